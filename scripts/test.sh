@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`, also run by .ci/run). It installs the
+# system programs the tests need when they are missing and fails loudly if it
+# cannot: no test is ever skipped for a missing tool.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "system packages (etcd, chromium, h2load)"
+need=()
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v etcdctl >/dev/null || need+=(etcd-client)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v h2load >/dev/null || need+=(nghttp2-client)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "FATAL: need root or sudo to install ${need[*]}" >&2; exit 1; }
+    SUDO="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq || { echo "FATAL: apt-get update failed" >&2; exit 1; }
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+    || { echo "FATAL: could not install ${need[*]}" >&2; exit 1; }
+fi
+for p in etcd etcdctl /usr/bin/chromium h2load; do
+  command -v "$p" >/dev/null || { echo "FATAL: $p still missing" >&2; exit 1; }
+done
+
+step "runtime"
+node_version="$(node --version)"
+case "$node_version" in
+  v24.*) echo "node $node_version" ;;
+  *) echo "FATAL: tests need Node 24 (got $node_version); run them with npm test" >&2; exit 1 ;;
+esac
+
+step "contracts: buf lint, buf format, buf breaking"
+buf lint
+buf format --diff --exit-code
+if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then
+  buf breaking --against '.git#branch=main'
+fi
+
+step "generated code is fresh (gen/ == buf generate)"
+fresh="$(mktemp -d)"
+trap 'rm -rf "$fresh"' EXIT
+buf generate -o "$fresh"
+if ! diff -r gen "$fresh/gen"; then
+  echo "FATAL: gen/ is stale: run npm run generate and commit the result" >&2
+  exit 1
+fi
+
+step "type check"
+tsc -p .
+if [ -f web/tsconfig.json ]; then tsc -p web; fi
+
+step "web build"
+if [ -f web/vite.config.ts ]; then npm run build -w web --silent; fi
+
+step "tests"
+node --test --test-reporter=spec --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=300000 \
+  "tests/**/*.test.ts" "server/src/**/*.test.ts" "node-client/src/**/*.test.ts" "$@"

@@ -1,0 +1,159 @@
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+/** The services a process can host (`--services`). */
+export const serviceNames = ["order", "log", "node"] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+/** Repository root, for defaults that point into the checkout. */
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * Everything the server can be told. Every field has a documented default
+ * (see `defaultServerOptions`); `start()` takes a partial object.
+ */
+export interface ServerOptions {
+  /**
+   * Address to bind. "localhost" (the default) binds 127.0.0.1 and ::1, so
+   * both `127.0.0.1` and `localhost` answer and nothing outside the machine
+   * does; "0.0.0.0" or "::" expose the server.
+   */
+  host: string;
+  /** TCP port; 0 picks a free one. Default 8080 (or $PORT). */
+  port: number;
+  /** Directory of the embedded stores. Default "./data" (or $DATA_DIR). */
+  dataDir: string;
+  /** PEM certificate and key; with both, the port speaks TLS with ALPN h2 + http/1.1. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Browser origins allowed by CORS; "*" allows any. Default: the Vite dev server. */
+  corsOrigins: string[];
+  /** Largest message accepted or sent, in bytes; bigger → RESOURCE_EXHAUSTED. Default 4 MiB. */
+  maxMessageBytes: number;
+  /** How long a graceful shutdown may take before connections are cut. Default 10 s. */
+  shutdownTimeoutMs: number;
+  /** How long a new connection may take to show whether it is HTTP/1.1 or HTTP/2. Default 10 s. */
+  sniffTimeoutMs: number;
+  /** pino log level; "silent" turns logging off. Default "info". */
+  logLevel: string;
+  /** Log one line per RPC (method, protocol, code, duration). Default true. */
+  logRequests: boolean;
+  /** Services this process hosts. Default all. */
+  services: ServiceName[];
+  /** Directory of the built web UI served at "/"; missing → the UI is not served. Default web/dist. */
+  webDir: string;
+  /** Bearer token SubmitTask and CancelTask require; unset → open. */
+  authToken?: string;
+}
+
+export const defaultServerOptions: ServerOptions = {
+  host: "localhost",
+  port: 8080,
+  dataDir: "./data",
+  corsOrigins: ["http://localhost:5173", "http://127.0.0.1:5173"],
+  maxMessageBytes: 4 * 1024 * 1024,
+  shutdownTimeoutMs: 10_000,
+  sniffTimeoutMs: 10_000,
+  logLevel: "info",
+  logRequests: true,
+  services: [...serviceNames],
+  webDir: path.join(repoRoot, "web", "dist"),
+};
+
+export const usage = `Usage: switchboard-server [options]
+
+  --host HOST              address to bind (default localhost = 127.0.0.1 + ::1)
+  --port PORT              port (default 8080, or $PORT; 0 = any free port)
+  --data-dir DIR           embedded storage directory (default ./data, or $DATA_DIR)
+  --tls-cert FILE          PEM certificate (with --tls-key: TLS, ALPN h2 + http/1.1)
+  --tls-key FILE           PEM private key
+  --cors-origin ORIGIN     allowed browser origin, repeatable; "*" for any
+  --max-message-bytes N    largest message (default 4194304)
+  --shutdown-timeout MS    graceful shutdown limit (default 10000)
+  --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
+  --no-request-log         do not log one line per RPC
+  --services LIST          services to host: order,log,node (default all)
+  --web-dir DIR            built web UI to serve at / (default web/dist)
+  --auth-token TOKEN       bearer token for SubmitTask/CancelTask (or $AUTH_TOKEN)
+  --auth-token-file FILE   read the token from a file
+  -h, --help               show this help
+`;
+
+/** Parses command-line flags and environment variables into options. */
+export async function parseServerArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Partial<ServerOptions> & { help?: boolean }> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowNegative: true,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      "data-dir": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "cors-origin": { type: "string", multiple: true },
+      "max-message-bytes": { type: "string" },
+      "shutdown-timeout": { type: "string" },
+      "log-level": { type: "string" },
+      "request-log": { type: "boolean" },
+      services: { type: "string" },
+      "web-dir": { type: "string" },
+      "auth-token": { type: "string" },
+      "auth-token-file": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const opts: Partial<ServerOptions> & { help?: boolean } = {};
+  if (values.help) opts.help = true;
+  const port = values.port ?? env.PORT;
+  if (port !== undefined) opts.port = parseNumber("--port", port);
+  if (values.host !== undefined) opts.host = values.host;
+  const dataDir = values["data-dir"] ?? env.DATA_DIR;
+  if (dataDir !== undefined) opts.dataDir = dataDir;
+  if (values["tls-cert"] !== undefined) opts.tlsCert = values["tls-cert"];
+  if (values["tls-key"] !== undefined) opts.tlsKey = values["tls-key"];
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
+    throw new Error("--tls-cert and --tls-key go together");
+  }
+  if (values["cors-origin"] !== undefined) opts.corsOrigins = values["cors-origin"];
+  if (values["max-message-bytes"] !== undefined) {
+    opts.maxMessageBytes = parseNumber("--max-message-bytes", values["max-message-bytes"]);
+  }
+  if (values["shutdown-timeout"] !== undefined) {
+    opts.shutdownTimeoutMs = parseNumber("--shutdown-timeout", values["shutdown-timeout"]);
+  }
+  if (values["log-level"] !== undefined) opts.logLevel = values["log-level"];
+  if (values["request-log"] !== undefined) opts.logRequests = values["request-log"];
+  if (values.services !== undefined) opts.services = parseServices(values.services);
+  if (values["web-dir"] !== undefined) opts.webDir = values["web-dir"];
+  const tokenFile = values["auth-token-file"];
+  const token = values["auth-token"] ?? env.AUTH_TOKEN;
+  if (tokenFile !== undefined) {
+    const { readFile } = await import("node:fs/promises");
+    opts.authToken = (await readFile(tokenFile, "utf8")).trim();
+  } else if (token !== undefined && token !== "") {
+    opts.authToken = token;
+  }
+  return opts;
+}
+
+function parseNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function parseServices(list: string): ServiceName[] {
+  const names = list.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(serviceNames as readonly string[]).includes(n)) {
+      throw new Error(`--services: unknown service "${n}" (known: ${serviceNames.join(", ")})`);
+    }
+  }
+  if (names.length === 0) throw new Error("--services: name at least one service");
+  return names as ServiceName[];
+}

@@ -1,0 +1,151 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import * as fs from "node:fs";
+import type { Logger } from "../logger.ts";
+import { sniffProtocol } from "./sniff.ts";
+
+export type RequestHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+/** Options of `listen()`. */
+export interface ListenOptions {
+  /** "localhost" binds 127.0.0.1 and ::1; anything else is bound as given. */
+  host: string;
+  port: number;
+  /** PEM files; with both, the port speaks TLS (ALPN h2, http/1.1). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** How long a plaintext connection may take to send its first bytes. */
+  sniffTimeoutMs: number;
+  /** HTTP/2 settings advertised to clients. */
+  http2Settings?: http2.Settings;
+  logger: Logger;
+}
+
+/** A listening port: one or more sockets (IPv4 + IPv6) feeding one handler. */
+export interface Listener {
+  readonly port: number;
+  /** Base URL to reach the server, e.g. "http://127.0.0.1:8080". */
+  readonly url: string;
+  readonly tls: boolean;
+  /** Stops accepting, sends GOAWAY to HTTP/2 sessions and closes idle HTTP/1.1 connections. */
+  stopAccepting(): void;
+  /** Number of open client connections. */
+  connectionCount(): number;
+  /** Resolves when every connection has closed. */
+  drained(): Promise<void>;
+  /** Cuts every remaining connection. */
+  destroyAll(): void;
+}
+
+/**
+ * Serves HTTP/1.1 and HTTP/2 on one port. With TLS, ALPN picks the version.
+ * Without TLS, Node has no built-in way to accept both h2c and HTTP/1.1 on one
+ * port (nodejs/node#44887), so each connection is sniffed for the HTTP/2
+ * preface and handed to an `http2` or `http` server; that dispatch is the only
+ * hand-written part.
+ */
+export async function listen(handler: RequestHandler, opts: ListenOptions): Promise<Listener> {
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  const settings: http2.Settings = { maxConcurrentStreams: 1000, ...opts.http2Settings };
+  const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined;
+
+  let h2: http2.Http2Server | http2.Http2SecureServer;
+  let h1: http.Server | undefined;
+  if (tls) {
+    h2 = http2.createSecureServer(
+      {
+        cert: fs.readFileSync(opts.tlsCert!),
+        key: fs.readFileSync(opts.tlsKey!),
+        allowHTTP1: true,
+        ALPNProtocols: ["h2", "http/1.1"],
+        settings,
+      },
+      handler,
+    );
+  } else {
+    h2 = http2.createServer({ settings }, handler);
+    h1 = http.createServer({ keepAliveTimeout: 5_000 }, handler);
+    h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
+      if (socket.writable && err.code !== "ECONNRESET") {
+        socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+      } else {
+        socket.destroy();
+      }
+    });
+  }
+  h2.on("session", (s: http2.Http2Session) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+    s.on("error", (err) => opts.logger.debug({ err: err.message }, "http2 session error"));
+  });
+  h2.on("sessionError", (err) => opts.logger.debug({ err: err.message }, "http2 session error"));
+
+  const onConnection = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    if (tls) {
+      h2.emit("connection", socket);
+      return;
+    }
+    sniffProtocol(socket, opts.sniffTimeoutMs, (proto) => {
+      (proto === "h2" ? h2 : h1!).emit("connection", socket);
+    });
+  };
+
+  const hosts = opts.host === "localhost" ? ["127.0.0.1", "::1"] : [opts.host];
+  const servers: net.Server[] = [];
+  let port = opts.port;
+  for (const [i, host] of hosts.entries()) {
+    const server = net.createServer({ noDelay: true }, onConnection);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host, port, ipv6Only: host.includes(":") }, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      // The second address of "localhost" is best-effort (IPv6 may be off).
+      if (i === 0) throw err;
+      opts.logger.warn({ host, err: (err as Error).message }, "could not bind; continuing without it");
+      continue;
+    }
+    port = (server.address() as net.AddressInfo).port;
+    servers.push(server);
+  }
+
+  const urlHost = hosts[0] === "::" || hosts[0] === "0.0.0.0" ? "127.0.0.1" : hosts[0]!;
+  const hostPart = urlHost.includes(":") ? `[${urlHost}]` : urlHost;
+  return {
+    port,
+    url: `${tls ? "https" : "http"}://${hostPart}:${port}`,
+    tls,
+    stopAccepting() {
+      for (const s of servers) s.close();
+      for (const s of sessions) {
+        if (!s.closed && !s.destroyed) s.close(); // GOAWAY; open streams finish
+      }
+      h1?.closeIdleConnections();
+      // New requests on kept-alive HTTP/1.1 connections get "connection: close".
+      h1?.on("request", (_req, res: http.ServerResponse) => res.setHeader("connection", "close"));
+    },
+    connectionCount: () => sockets.size,
+    async drained() {
+      while (sockets.size > 0) {
+        h1?.closeIdleConnections();
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    destroyAll() {
+      for (const s of sessions) s.destroy();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
+import * as reflectionV1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { defaultServerOptions, type ServerOptions } from "./config.ts";
+import { shuttingDown } from "./errors.ts";
+import { HealthStatus, ServingStatus } from "./health/health-status.ts";
+import { registerHealth } from "./health/health-service.ts";
+import { createCors } from "./http/cors.ts";
+import { listen, type Listener } from "./http/listener.ts";
+import { createStaticFiles } from "./http/static-files.ts";
+import { requestLogInterceptor } from "./interceptors/request-log.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { registerReflection } from "./reflection/reflection-service.ts";
+import type { ServiceModule } from "./service-module.ts";
+import { serviceModules } from "./services.ts";
+
+/** A started server. */
+export interface RunningServer {
+  /** The port it listens on (useful with `port: 0`). */
+  readonly port: number;
+  /** Base URL, e.g. "http://127.0.0.1:8080". */
+  readonly url: string;
+  readonly options: ServerOptions;
+  readonly health: HealthStatus;
+  readonly logger: Logger;
+  /** The hosted application services (not health or reflection). */
+  readonly services: readonly DescService[];
+  /**
+   * Graceful shutdown: health NOT_SERVING, no new connections (GOAWAY),
+   * long-lived streams end with UNAVAILABLE, in-flight calls finish; after
+   * `shutdownTimeoutMs` the remaining connections are cut. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** Options of `start()` beyond ServerOptions. */
+export interface StartOptions extends Partial<ServerOptions> {
+  /** Use this logger instead of creating one from `logLevel`. */
+  logger?: Logger;
+  /**
+   * Called during shutdown before draining begins — e.g. to deregister from a
+   * service registry and wait a grace period while still serving.
+   */
+  beforeDrain?: Array<() => Promise<void>>;
+}
+
+/**
+ * Starts a server: opens the hosted services, mounts them with health,
+ * reflection and CORS, and listens. Tests call this with `port: 0`.
+ * Start order: services, routes, listener; close() undoes it in reverse.
+ */
+export async function start(init: StartOptions = {}): Promise<RunningServer> {
+  const { logger: givenLogger, beforeDrain = [], ...overrides } = init;
+  const options: ServerOptions = { ...defaultServerOptions, ...stripUndefined(overrides) };
+  const logger = givenLogger ?? createLogger(options.logLevel);
+  const shutdown = new AbortController();
+
+  // 1. Services (each opens its own storage).
+  const health = new HealthStatus();
+  const modules: ServiceModule[] = [];
+  try {
+    for (const name of options.services) {
+      modules.push(
+        await serviceModules[name]({ options, logger, health, shutdownSignal: shutdown.signal }),
+      );
+    }
+  } catch (err) {
+    await closeAll(modules, logger);
+    throw err;
+  }
+  const services = modules.flatMap((m) => m.services);
+  for (const s of services) health.set(s.typeName, ServingStatus.SERVING);
+
+  // 2. Routes: the services, health and reflection, behind CORS.
+  const files = [
+    file_grpc_health_v1_health,
+    reflectionV1.file_grpc_reflection_v1_reflection,
+    reflectionV1alpha.file_grpc_reflection_v1alpha_reflection,
+    ...services.map((s) => s.file),
+  ];
+  const served: DescService[] = [
+    ...services,
+    Health,
+    reflectionV1.ServerReflection,
+    reflectionV1alpha.ServerReflection,
+  ];
+  const routes = (router: ConnectRouter) => {
+    for (const m of modules) m.register(router);
+    registerHealth(router, health);
+    registerReflection(router, files, () => served);
+  };
+  const connectHandler = connectNodeAdapter({
+    routes,
+    fallback: createStaticFiles(options.webDir),
+    readMaxBytes: options.maxMessageBytes,
+    writeMaxBytes: options.maxMessageBytes,
+    shutdownSignal: shutdown.signal,
+    interceptors: options.logRequests ? [requestLogInterceptor(logger)] : [],
+  });
+  const cors = createCors(options.corsOrigins);
+
+  // 3. The port.
+  let listener: Listener;
+  try {
+    listener = await listen((req, res) => cors(req, res, () => connectHandler(req, res)), {
+      host: options.host,
+      port: options.port,
+      tlsCert: options.tlsCert,
+      tlsKey: options.tlsKey,
+      sniffTimeoutMs: options.sniffTimeoutMs,
+      logger,
+    });
+  } catch (err) {
+    await closeAll(modules, logger);
+    throw err;
+  }
+  logger.info(
+    { url: listener.url, port: listener.port, tls: listener.tls, services: services.map((s) => s.typeName) },
+    "serving gRPC, gRPC-Web and Connect",
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info("shutting down");
+      for (const hook of beforeDrain) {
+        try {
+          await hook();
+        } catch (err) {
+          logger.warn({ err: (err as Error).message }, "shutdown hook failed");
+        }
+      }
+      health.setAll(ServingStatus.NOT_SERVING);
+      listener.stopAccepting();
+      shutdown.abort(shuttingDown());
+      const drained = await Promise.race([
+        listener.drained().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), options.shutdownTimeoutMs).unref()),
+      ]);
+      if (!drained) {
+        logger.warn({ connections: listener.connectionCount() }, "shutdown timeout: closing remaining connections");
+        listener.destroyAll();
+      }
+      await closeAll(modules, logger);
+      logger.info("stopped");
+    })());
+
+  return {
+    port: listener.port,
+    url: listener.url,
+    options,
+    health,
+    logger,
+    services,
+    close,
+  };
+}
+
+async function closeAll(modules: ServiceModule[], logger: Logger): Promise<void> {
+  for (const m of [...modules].reverse()) {
+    try {
+      await m.close();
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, "closing a service failed");
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

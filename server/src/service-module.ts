@@ -1,0 +1,27 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { ServerOptions } from "./config.ts";
+import type { HealthStatus } from "./health/health-status.ts";
+import type { Logger } from "./logger.ts";
+
+/** What a service module gets from the server when it opens. */
+export interface ServiceContext {
+  options: ServerOptions;
+  logger: Logger;
+  health: HealthStatus;
+  /** Aborted (with UNAVAILABLE) when the server begins to shut down. */
+  shutdownSignal: AbortSignal;
+}
+
+/**
+ * One hostable service (`--services`): opens its storage, mounts its
+ * implementation on the router, and closes after the server has drained.
+ */
+export interface ServiceModule {
+  /** The protobuf services it serves (for health, reflection and etcd). */
+  readonly services: readonly DescService[];
+  register(router: ConnectRouter): void;
+  close(): Promise<void>;
+}
+
+export type ServiceModuleFactory = (ctx: ServiceContext) => Promise<ServiceModule> | ServiceModule;
