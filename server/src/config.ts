@@ -71,6 +71,7 @@ export const usage = `Usage: switchboard-server [options]
   --cors-origin ORIGIN     allowed browser origin, repeatable; "*" for any
   --max-message-bytes N    largest message (default 4194304)
   --shutdown-timeout MS    graceful shutdown limit (default 10000)
+  --sniff-timeout MS       how long a new plaintext connection may stay silent (default 10000)
   --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
   --no-request-log         do not log one line per RPC
   --services LIST          services to host: order,log,node (default all)
@@ -98,6 +99,7 @@ export async function parseServerArgs(
       "cors-origin": { type: "string", multiple: true },
       "max-message-bytes": { type: "string" },
       "shutdown-timeout": { type: "string" },
+      "sniff-timeout": { type: "string" },
       "log-level": { type: "string" },
       "request-log": { type: "boolean" },
       services: { type: "string" },
@@ -125,6 +127,9 @@ export async function parseServerArgs(
   }
   if (values["shutdown-timeout"] !== undefined) {
     opts.shutdownTimeoutMs = parseNumber("--shutdown-timeout", values["shutdown-timeout"]);
+  }
+  if (values["sniff-timeout"] !== undefined) {
+    opts.sniffTimeoutMs = parseNumber("--sniff-timeout", values["sniff-timeout"]);
   }
   if (values["log-level"] !== undefined) opts.logLevel = values["log-level"];
   if (values["request-log"] !== undefined) opts.logRequests = values["request-log"];
