@@ -125,7 +125,8 @@ export declare type Task = Message<"node.v1.Task"> & {
   command?: Command | undefined;
 
   /**
-   * Time limit; unset means the worker's default.
+   * Time limit; unset means the worker's default. When it expires the
+   * worker kills the task's process group and the task FAILED.
    *
    * @generated from field: google.protobuf.Duration timeout = 3;
    */
@@ -153,14 +154,14 @@ export declare type Task = Message<"node.v1.Task"> & {
   workerId: string;
 
   /**
-   * Number of times the task was assigned (1 on the first run).
+   * Number of times the task was assigned (1 on the first run, 0 before).
    *
    * @generated from field: uint32 attempt = 7;
    */
   attempt: number;
 
   /**
-   * Why the task failed or was cancelled or re-queued.
+   * Why the task failed, was cancelled or was last re-queued.
    *
    * @generated from field: string reason = 8;
    */
@@ -394,7 +395,10 @@ export declare type AssignTaskRequest = Message<"node.v1.AssignTaskRequest"> & {
   hostname: string;
 
   /**
-   * Ids of tasks the worker is still running (after a reconnect).
+   * Ids of tasks the worker still has (running, or finished with a result
+   * not yet delivered) after a reconnect; the master keeps those assigned to
+   * it, re-queues the other tasks it had assigned to it, and answers with
+   * cancel_task_id for listed tasks that are no longer the worker's.
    *
    * @generated from field: repeated string running_task_ids = 6;
    */
@@ -428,12 +432,21 @@ export declare type AssignTaskResponse = Message<"node.v1.AssignTaskResponse"> &
     case: "task";
   } | {
     /**
-     * Stop this task (kill its process) and report it cancelled.
+     * Stop this task (kill its process); its result is no longer wanted
+     * (it was cancelled or given to another worker).
      *
      * @generated from field: string cancel_task_id = 2;
      */
     value: string;
     case: "cancelTaskId";
+  } | {
+    /**
+     * Sent first: the master accepted the worker.
+     *
+     * @generated from field: node.v1.Registered registered = 3;
+     */
+    value: Registered;
+    case: "registered";
   } | { case: undefined; value?: undefined };
 };
 
@@ -442,6 +455,27 @@ export declare type AssignTaskResponse = Message<"node.v1.AssignTaskResponse"> &
  * Use `create(AssignTaskResponseSchema)` to create a new message.
  */
 export declare const AssignTaskResponseSchema: GenMessage<AssignTaskResponse>;
+
+/**
+ * Registered confirms a worker's AssignTask stream.
+ *
+ * @generated from message node.v1.Registered
+ */
+export declare type Registered = Message<"node.v1.Registered"> & {
+  /**
+   * How long the master waits for a heartbeat before it counts the worker
+   * as lost; heartbeats should come several times within it.
+   *
+   * @generated from field: google.protobuf.Duration worker_timeout = 1;
+   */
+  workerTimeout?: Duration | undefined;
+};
+
+/**
+ * Describes the message node.v1.Registered.
+ * Use `create(RegisteredSchema)` to create a new message.
+ */
+export declare const RegisteredSchema: GenMessage<Registered>;
 
 /**
  * ReportStatusRequest is a heartbeat.
@@ -588,7 +622,8 @@ export declare type FinishTaskRequest = Message<"node.v1.FinishTaskRequest"> & {
   attempt: number;
 
   /**
-   * Final state: SUCCEEDED, FAILED or CANCELLED.
+   * Final state: SUCCEEDED, FAILED or CANCELLED; or QUEUED to give the task
+   * back unfinished (the worker is stopping): the master re-queues it.
    *
    * @generated from field: node.v1.TaskState state = 4;
    */
@@ -730,7 +765,7 @@ export declare type ListTasksRequest = Message<"node.v1.ListTasksRequest"> & {
   states: TaskState[];
 
   /**
-   * Maximum number of tasks; 0 means 100.
+   * Maximum number of tasks; 0 means 100; at most 1000.
    *
    * @generated from field: uint32 page_size = 2;
    */
@@ -742,6 +777,13 @@ export declare type ListTasksRequest = Message<"node.v1.ListTasksRequest"> & {
    * @generated from field: string page_token = 3;
    */
   pageToken: string;
+
+  /**
+   * Only tasks last assigned to this worker; empty means any.
+   *
+   * @generated from field: string worker_id = 4;
+   */
+  workerId: string;
 };
 
 /**
@@ -784,15 +826,16 @@ export declare const ListTasksResponseSchema: GenMessage<ListTasksResponse>;
  */
 export declare type WatchTasksRequest = Message<"node.v1.WatchTasksRequest"> & {
   /**
-   * Only this task; empty means every task.
+   * Only this task (unknown → NOT_FOUND); empty means every task.
    *
    * @generated from field: string task_id = 1;
    */
   taskId: string;
 
   /**
-   * First send the current state of the watched tasks (non-final ones when
-   * task_id is empty).
+   * First send the current state of the watched tasks (the non-final ones
+   * when task_id is empty), then one message with snapshot_done = true.
+   * Changes after that marker are live, none is missed in between.
    *
    * @generated from field: bool send_initial = 2;
    */
@@ -812,11 +855,26 @@ export declare const WatchTasksRequestSchema: GenMessage<WatchTasksRequest>;
  */
 export declare type WatchTasksResponse = Message<"node.v1.WatchTasksResponse"> & {
   /**
-   * The task as it is after the change.
+   * The task as it is after the change; unset in the snapshot_done marker.
    *
    * @generated from field: node.v1.Task task = 1;
    */
   task?: Task | undefined;
+
+  /**
+   * Number of the change: +1 for every state change this master process
+   * made (starts at 1 when it starts); 0 for snapshot messages.
+   *
+   * @generated from field: uint64 sequence = 2;
+   */
+  sequence: bigint;
+
+  /**
+   * True only in the marker that ends the initial snapshot.
+   *
+   * @generated from field: bool snapshot_done = 3;
+   */
+  snapshotDone: boolean;
 };
 
 /**
@@ -902,14 +960,15 @@ export enum TaskState {
   SUCCEEDED = 4,
 
   /**
-   * Exited non-zero, was killed, was not allowed, or ran out of retries.
+   * Exited non-zero, was killed (time limit), was not allowed on its worker,
+   * or ran out of attempts.
    *
    * @generated from enum value: TASK_STATE_FAILED = 5;
    */
   FAILED = 5,
 
   /**
-   * Cancelled by a user or a stopping worker.
+   * Cancelled by a user (CancelTask).
    *
    * @generated from enum value: TASK_STATE_CANCELLED = 6;
    */
@@ -964,6 +1023,16 @@ export declare const NodeStatusSchema: GenEnum<NodeStatus>;
 /**
  * NodeService is served by the master.
  *
+ * Authentication: when the server has a bearer token (--auth-token), every
+ * call that changes state (SubmitTask, CancelTask and the worker calls
+ * AssignTask, ReportStatus, StartTask, FinishTask) must carry
+ * "authorization: Bearer <token>", otherwise it fails with UNAUTHENTICATED.
+ * The reads (GetTask, ListTasks, WatchTasks, ListNodes) stay open.
+ *
+ * Delivery is at-least-once: a task whose worker disconnects, misses its
+ * heartbeats or gives it back is re-queued (attempt + 1) until the server's
+ * retry limit, then it FAILED with the reason.
+ *
  * @generated from service node.v1.NodeService
  */
 export declare const NodeService: GenService<{
@@ -979,7 +1048,11 @@ export declare const NodeService: GenService<{
   },
   /**
    * AssignTask is opened by a worker: it identifies itself and receives
-   * tasks (and cancellations) for as long as the stream is open.
+   * tasks (and cancellations) for as long as the stream is open. The first
+   * message is always `registered`. A second stream with the same worker id
+   * replaces the first (which ends with ABORTED). When the stream ends the
+   * worker counts as disconnected: its tasks are re-queued (not when the
+   * stream ends because the server is shutting down).
    *
    * @generated from rpc node.v1.NodeService.AssignTask
    */
@@ -989,7 +1062,9 @@ export declare const NodeService: GenService<{
     output: typeof AssignTaskResponseSchema;
   },
   /**
-   * ReportStatus is a worker's heartbeat.
+   * ReportStatus is a worker's heartbeat. A worker without an open AssignTask
+   * stream gets FAILED_PRECONDITION (it should reconnect). A worker that sends
+   * none for the server's --worker-timeout is disconnected.
    *
    * @generated from rpc node.v1.NodeService.ReportStatus
    */
@@ -1000,6 +1075,8 @@ export declare const NodeService: GenService<{
   },
   /**
    * StartTask tells the master that a worker started an assigned task.
+   * FAILED_PRECONDITION when the task is no longer assigned to that worker
+   * and attempt (the worker must then stop it).
    *
    * @generated from rpc node.v1.NodeService.StartTask
    */
@@ -1009,7 +1086,9 @@ export declare const NodeService: GenService<{
     output: typeof StartTaskResponseSchema;
   },
   /**
-   * FinishTask reports the result of a task a worker ran (or refused to run).
+   * FinishTask reports the result of a task a worker ran (or refused to run,
+   * or gives back). FAILED_PRECONDITION when the task is no longer assigned
+   * to that worker and attempt (the report is stale: drop it).
    *
    * @generated from rpc node.v1.NodeService.FinishTask
    */
@@ -1019,7 +1098,9 @@ export declare const NodeService: GenService<{
     output: typeof FinishTaskResponseSchema;
   },
   /**
-   * CancelTask cancels a queued, assigned or running task. Requires the
+   * CancelTask cancels a queued, assigned or running task: it becomes
+   * CANCELLED at once and its worker is told to kill it. A task that already
+   * finished → FAILED_PRECONDITION; unknown id → NOT_FOUND. Requires the
    * bearer token when the server has one.
    *
    * @generated from rpc node.v1.NodeService.CancelTask
@@ -1050,7 +1131,10 @@ export declare const NodeService: GenService<{
     output: typeof ListTasksResponseSchema;
   },
   /**
-   * WatchTasks streams every task state change, in order.
+   * WatchTasks streams every task state change, in the order the master
+   * made them. A watcher that falls too far behind is ended with
+   * RESOURCE_EXHAUSTED rather than slowing the master down. Watching one
+   * task_id ends the stream after that task's final state.
    *
    * @generated from rpc node.v1.NodeService.WatchTasks
    */
@@ -1060,7 +1144,8 @@ export declare const NodeService: GenService<{
     output: typeof WatchTasksResponseSchema;
   },
   /**
-   * ListNodes returns the workers the master knows.
+   * ListNodes returns the workers the master knows (also offline ones it saw
+   * before, until restarted without them).
    *
    * @generated from rpc node.v1.NodeService.ListNodes
    */
