@@ -45,6 +45,10 @@ export interface ServerOptions {
   webDir: string;
   /** Bearer token SubmitTask and CancelTask require; unset → open. */
   authToken?: string;
+  /** NodeService: a worker without a heartbeat for this long is lost and its tasks re-queued. Default 15 s. */
+  workerTimeoutMs: number;
+  /** NodeService: times a task is re-queued (lost worker, give-back) before it FAILED. Default 3. */
+  taskRetries: number;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -59,6 +63,8 @@ export const defaultServerOptions: ServerOptions = {
   logRequests: true,
   services: [...serviceNames],
   webDir: path.join(repoRoot, "web", "dist"),
+  workerTimeoutMs: 15_000,
+  taskRetries: 3,
 };
 
 export const usage = `Usage: switchboard-server [options]
@@ -78,6 +84,8 @@ export const usage = `Usage: switchboard-server [options]
   --web-dir DIR            built web UI to serve at / (default web/dist)
   --auth-token TOKEN       bearer token for SubmitTask/CancelTask (or $AUTH_TOKEN)
   --auth-token-file FILE   read the token from a file
+  --worker-timeout MS      tasks: a worker silent this long is lost, its tasks re-queued (default 15000)
+  --task-retries N         tasks: re-queues before a task fails (default 3)
   -h, --help               show this help
 `;
 
@@ -106,6 +114,8 @@ export async function parseServerArgs(
       "web-dir": { type: "string" },
       "auth-token": { type: "string" },
       "auth-token-file": { type: "string" },
+      "worker-timeout": { type: "string" },
+      "task-retries": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -135,6 +145,11 @@ export async function parseServerArgs(
   if (values["request-log"] !== undefined) opts.logRequests = values["request-log"];
   if (values.services !== undefined) opts.services = parseServices(values.services);
   if (values["web-dir"] !== undefined) opts.webDir = values["web-dir"];
+  if (values["worker-timeout"] !== undefined) {
+    opts.workerTimeoutMs = parseNumber("--worker-timeout", values["worker-timeout"]);
+    if (opts.workerTimeoutMs === 0) throw new Error("--worker-timeout must be positive");
+  }
+  if (values["task-retries"] !== undefined) opts.taskRetries = parseNumber("--task-retries", values["task-retries"]);
   const tokenFile = values["auth-token-file"];
   const token = values["auth-token"] ?? env.AUTH_TOKEN;
   if (tokenFile !== undefined) {
