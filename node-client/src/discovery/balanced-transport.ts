@@ -1,0 +1,285 @@
+import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ContextValues, type Interceptor, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import {
+  Http2SessionManager,
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import type { Etcd3 } from "etcd3";
+import { RoundRobinPicker } from "./picker.ts";
+import { createEtcdResolver, type Resolver } from "./resolver.ts";
+import { isConnectionFailure, isRetryable } from "./retry-policy.ts";
+
+type HeadersInit_ = ConstructorParameters<typeof Headers>[0];
+
+/** Wire protocol of the per-endpoint transports. */
+export type BalancedProtocol = "grpc" | "connect" | "grpc-web";
+
+/** Options of `createBalancedTransport()`. */
+export interface BalancedTransportOptions {
+  /** etcd endpoints (comma-separated string or array) or a shared client; or give `resolver`. */
+  etcd?: string | readonly string[] | Etcd3;
+  /** Where endpoints come from instead of etcd (e.g. `staticResolver`). */
+  resolver?: Resolver;
+  /** Fully qualified service name, e.g. "order.v1.OrderService". */
+  service: string;
+  /** Registry prefix. Default "switchboard/services". */
+  prefix?: string;
+  /** Default "grpc". */
+  protocol?: BalancedProtocol;
+  /** HTTP version of the endpoint connections. Default "2" (h2c). */
+  httpVersion?: "1.1" | "2";
+  /** Binary (default) or JSON messages. */
+  useBinaryFormat?: boolean;
+  /** "http" (default) or "https". */
+  scheme?: "http" | "https";
+  /** Interceptors of every endpoint transport; `req.url` names the endpoint. */
+  interceptors?: Interceptor[];
+  /** Timeout of calls that name none, in ms. Default none. */
+  defaultTimeoutMs?: number;
+  /** Attempts per call, the first included (bounded retry budget). Default 4. */
+  maxAttempts?: number;
+  /** Pause before another round once every endpoint was tried, in ms (× round). Default 50. */
+  retryBackoffMs?: number;
+  /** First ejection period of a failing endpoint, in ms (doubles up to ejectMaxMs). Default 1000. */
+  ejectBaseMs?: number;
+  /** Longest ejection period, in ms. Default 30000. */
+  ejectMaxMs?: number;
+  /** How long a call waits for the first endpoint to appear, in ms. Default 5000. */
+  waitForEndpointsMs?: number;
+  /** HTTP/2 connections idle this long are closed, in ms. Default 15000. */
+  idleConnectionTimeoutMs?: number;
+  /** Called after the endpoint set changed. */
+  onEndpoints?: (addresses: readonly string[]) => void;
+}
+
+/** A Connect `Transport` that spreads calls over a service's registered endpoints. */
+export interface BalancedTransport extends Transport {
+  /** The endpoints as currently known ("host:port"). */
+  endpoints(): readonly string[];
+  /** Resolves once the endpoint set has been read at least once. */
+  ready(): Promise<void>;
+  /** Stops watching and closes every connection. */
+  close(): Promise<void>;
+}
+
+interface EndpointConn {
+  transport: Transport;
+  session?: Http2SessionManager;
+}
+
+/**
+ * Client-side load balancing: a Connect Transport that delegates each call
+ * to a per-endpoint transport from @connectrpc/connect-node, chosen round-
+ * robin among the endpoints the resolver knows. Endpoints whose connection
+ * fails are ejected with back-off; calls that failed before processing, and
+ * failed calls of NO_SIDE_EFFECTS / IDEMPOTENT methods, are retried on
+ * another endpoint within `maxAttempts` and the call's deadline. Streams pick
+ * their endpoint when they start (server-streaming calls may be retried
+ * until the response begins).
+ */
+export function createBalancedTransport(options: BalancedTransportOptions): BalancedTransport {
+  const protocol = options.protocol ?? "grpc";
+  const httpVersion = options.httpVersion ?? "2";
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+  const retryBackoffMs = options.retryBackoffMs ?? 50;
+  const waitForEndpointsMs = options.waitForEndpointsMs ?? 5000;
+  if (protocol === "grpc" && httpVersion !== "2") throw new Error("createBalancedTransport: gRPC needs HTTP/2");
+  let resolver: Resolver;
+  if (options.resolver) {
+    resolver = options.resolver;
+  } else if (options.etcd !== undefined) {
+    resolver = createEtcdResolver({ etcd: options.etcd, service: options.service, prefix: options.prefix });
+  } else {
+    throw new Error("createBalancedTransport: give `etcd` or `resolver`");
+  }
+  const picker = new RoundRobinPicker({ ejectBaseMs: options.ejectBaseMs, ejectMaxMs: options.ejectMaxMs });
+  const conns = new Map<string, EndpointConn>();
+  /** Connections of endpoints that left; closed when idle or on close(). */
+  const retired = new Set<Http2SessionManager>();
+  const waiters = new Set<() => void>();
+  let closed = false;
+
+  const update = () => {
+    const addresses = resolver.endpoints().map((e) => e.address);
+    picker.setAddresses(addresses);
+    for (const [address, conn] of conns) {
+      if (!addresses.includes(address)) {
+        // In-flight calls on a deregistered endpoint must finish, so its
+        // connection is not aborted here; the idle timeout closes it.
+        conns.delete(address);
+        if (conn.session) retired.add(conn.session);
+      }
+    }
+    if (addresses.length > 0) for (const w of [...waiters]) w();
+    options.onEndpoints?.(picker.addresses);
+  };
+  const unsubscribe = resolver.subscribe(update);
+  update();
+
+  const connFor = (address: string): EndpointConn => {
+    let conn = conns.get(address);
+    if (!conn) {
+      const baseUrl = `${options.scheme ?? "http"}://${address}`;
+      const session =
+        httpVersion === "2"
+          ? new Http2SessionManager(baseUrl, { idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 15_000 })
+          : undefined;
+      const common = {
+        baseUrl,
+        useBinaryFormat: options.useBinaryFormat ?? true,
+        interceptors: options.interceptors,
+      };
+      const transport =
+        httpVersion === "2"
+          ? protocol === "grpc"
+            ? createGrpcTransport({ ...common, sessionManager: session })
+            : protocol === "grpc-web"
+              ? createGrpcWebTransport({ ...common, httpVersion: "2", sessionManager: session })
+              : createConnectTransport({ ...common, httpVersion: "2", sessionManager: session })
+          : protocol === "grpc-web"
+              ? createGrpcWebTransport({ ...common, httpVersion: "1.1" })
+            : createConnectTransport({ ...common, httpVersion: "1.1" });
+      conn = { transport, session };
+      conns.set(address, conn);
+    }
+    return conn;
+  };
+
+  /** Waits until some endpoint is known, the deadline passes or the call is aborted. */
+  const waitForEndpoints = (signal: AbortSignal | undefined, remainingMs: number | undefined) =>
+    new Promise<void>((resolve) => {
+      const limit = Math.min(waitForEndpointsMs, remainingMs ?? Infinity);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, limit);
+      waiters.add(done);
+      signal?.addEventListener("abort", done);
+    });
+
+  /**
+   * Runs `attempt` on picked endpoints until it succeeds, fails for good,
+   * the budget is spent or the deadline passes.
+   */
+  async function withRetries<R>(
+    method: DescMethodUnary | DescMethodStreaming,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    canRetry: () => boolean,
+    attempt: (transport: Transport, remainingMs: number | undefined) => Promise<R>,
+  ): Promise<R> {
+    if (closed) throw new ConnectError("balanced transport is closed", Code.Unavailable);
+    const timeout = timeoutMs ?? options.defaultTimeoutMs;
+    const deadline = timeout !== undefined && timeout > 0 ? Date.now() + timeout : undefined;
+    const remaining = () => (deadline === undefined ? undefined : deadline - Date.now());
+    const tried = new Set<string>();
+    let lastError: ConnectError | undefined;
+    for (let n = 1; ; n++) {
+      if (signal?.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
+      let left = remaining();
+      if (left !== undefined && left <= 0) {
+        throw new ConnectError(
+          `deadline exceeded${lastError ? ` (last error: ${lastError.rawMessage})` : ""}`,
+          Code.DeadlineExceeded,
+        );
+      }
+      let address = picker.pick(tried);
+      if (address === undefined && tried.size === 0) {
+        await waitForEndpoints(signal, left);
+        address = picker.pick(tried);
+        left = remaining();
+      }
+      if (address === undefined) {
+        throw lastError ?? new ConnectError(`no endpoints registered for ${options.service}`, Code.Unavailable);
+      }
+      tried.add(address);
+      try {
+        const res = await attempt(connFor(address).transport, left);
+        picker.reportSuccess(address);
+        return res;
+      } catch (e) {
+        const err = ConnectError.from(e);
+        if (isConnectionFailure(err)) picker.reportFailure(address);
+        if (n >= maxAttempts || signal?.aborted || !canRetry() || !isRetryable(err, method)) throw err;
+        lastError = err;
+        if (tried.size >= picker.addresses.length) {
+          // Every endpoint failed this round: start over after a pause.
+          tried.clear();
+          await new Promise((r) => setTimeout(r, Math.min(retryBackoffMs * n, remaining() ?? Infinity)));
+        }
+      }
+    }
+  }
+
+  return {
+    async unary<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodUnary<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeadersInit_ | undefined,
+      input: MessageInitShape<I>,
+      contextValues?: ContextValues,
+    ): Promise<UnaryResponse<I, O>> {
+      return withRetries(method, signal, timeoutMs, () => true, (transport, left) =>
+        transport.unary(method, signal, left, header, input, contextValues),
+      );
+    },
+
+    async stream<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodStreaming<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeadersInit_ | undefined,
+      input: AsyncIterable<MessageInitShape<I>>,
+      contextValues?: ContextValues,
+    ): Promise<StreamResponse<I, O>> {
+      if (method.methodKind === "server_streaming") {
+        // The single request is kept, so the call can be sent again until
+        // its response begins.
+        const messages: MessageInitShape<I>[] = [];
+        for await (const m of input) messages.push(m);
+        const replay = { async *[Symbol.asyncIterator]() { yield* messages; } };
+        return withRetries(method, signal, timeoutMs, () => true, (transport, left) =>
+          transport.stream(method, signal, left, header, replay, contextValues),
+        );
+      }
+      // Client and bidi streams: may only be sent again while none of the
+      // caller's messages has been taken from `input`.
+      let pulled = false;
+      const tracked = {
+        [Symbol.asyncIterator]() {
+          const it = input[Symbol.asyncIterator]();
+          return {
+            next: () => {
+              pulled = true;
+              return it.next();
+            },
+            return: (v?: unknown) => it.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }),
+          };
+        },
+      } as AsyncIterable<MessageInitShape<I>>;
+      return withRetries(method, signal, timeoutMs, () => !pulled, (transport, left) =>
+        transport.stream(method, signal, left, header, tracked, contextValues),
+      );
+    },
+
+    endpoints: () => picker.addresses,
+    ready: () => resolver.ready(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      for (const w of [...waiters]) w();
+      if (!options.resolver) await resolver.close();
+      for (const conn of conns.values()) conn.session?.abort();
+      for (const s of retired) s.abort();
+      conns.clear();
+      retired.clear();
+    },
+  };
+}
