@@ -49,6 +49,16 @@ export interface ServerOptions {
   workerTimeoutMs: number;
   /** NodeService: times a task is re-queued (lost worker, give-back) before it FAILED. Default 3. */
   taskRetries: number;
+  /** etcd endpoints to register in (`--etcd` or $ETCD_ENDPOINTS); unset → no registration. */
+  etcd?: string[];
+  /** "host:port" clients should dial; default the bound host:port (127.0.0.1 for localhost). */
+  advertise?: string;
+  /** etcd key prefix of service registrations. Default "switchboard/services". */
+  registryPrefix: string;
+  /** TTL of the registration lease in seconds. Default 10. */
+  leaseTtlSeconds: number;
+  /** After deregistering at shutdown, keep serving this long before draining (ms). Default 1500. */
+  deregisterGraceMs: number;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -65,6 +75,9 @@ export const defaultServerOptions: ServerOptions = {
   webDir: path.join(repoRoot, "web", "dist"),
   workerTimeoutMs: 15_000,
   taskRetries: 3,
+  registryPrefix: "switchboard/services",
+  leaseTtlSeconds: 10,
+  deregisterGraceMs: 1500,
 };
 
 export const usage = `Usage: switchboard-server [options]
@@ -86,6 +99,11 @@ export const usage = `Usage: switchboard-server [options]
   --auth-token-file FILE   read the token from a file
   --worker-timeout MS      tasks: a worker silent this long is lost, its tasks re-queued (default 15000)
   --task-retries N         tasks: re-queues before a task fails (default 3)
+  --etcd URLS              etcd endpoints to register in, comma-separated (or $ETCD_ENDPOINTS)
+  --advertise HOST:PORT    address clients should dial (default the bound host:port)
+  --registry-prefix P      etcd key prefix (default switchboard/services)
+  --lease-ttl SECONDS      registration lease TTL (default 10)
+  --deregister-grace-ms MS keep serving this long after deregistering (default 1500)
   -h, --help               show this help
 `;
 
@@ -116,6 +134,11 @@ export async function parseServerArgs(
       "auth-token-file": { type: "string" },
       "worker-timeout": { type: "string" },
       "task-retries": { type: "string" },
+      etcd: { type: "string" },
+      advertise: { type: "string" },
+      "registry-prefix": { type: "string" },
+      "lease-ttl": { type: "string" },
+      "deregister-grace-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -149,6 +172,20 @@ export async function parseServerArgs(
     opts.workerTimeoutMs = parseNumber("--worker-timeout", values["worker-timeout"]);
     if (opts.workerTimeoutMs === 0) throw new Error("--worker-timeout must be positive");
   }
+  const etcd = values.etcd ?? env.ETCD_ENDPOINTS;
+  if (etcd !== undefined && etcd.trim() !== "") opts.etcd = parseEtcdList(etcd);
+  if (values.advertise !== undefined) opts.advertise = parseHostPort("--advertise", values.advertise);
+  if (values["registry-prefix"] !== undefined) {
+    opts.registryPrefix = values["registry-prefix"].replace(/\/+$/, "");
+    if (opts.registryPrefix === "") throw new Error("--registry-prefix must not be empty");
+  }
+  if (values["lease-ttl"] !== undefined) {
+    opts.leaseTtlSeconds = parseNumber("--lease-ttl", values["lease-ttl"]);
+    if (opts.leaseTtlSeconds < 2) throw new Error("--lease-ttl must be at least 2 (seconds)");
+  }
+  if (values["deregister-grace-ms"] !== undefined) {
+    opts.deregisterGraceMs = parseNumber("--deregister-grace-ms", values["deregister-grace-ms"]);
+  }
   if (values["task-retries"] !== undefined) opts.taskRetries = parseNumber("--task-retries", values["task-retries"]);
   const tokenFile = values["auth-token-file"];
   const token = values["auth-token"] ?? env.AUTH_TOKEN;
@@ -176,4 +213,18 @@ function parseServices(list: string): ServiceName[] {
   }
   if (names.length === 0) throw new Error("--services: name at least one service");
   return names as ServiceName[];
+}
+
+function parseEtcdList(list: string): string[] {
+  const endpoints = list.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const e of endpoints) {
+    if (!/^https?:\/\/[^/]+\/?$/.test(e)) throw new Error(`--etcd: "${e}" is not a URL like http://127.0.0.1:2379`);
+  }
+  return endpoints;
+}
+
+function parseHostPort(flag: string, value: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`${flag} must be host:port, got "${value}"`);
+  return value;
 }

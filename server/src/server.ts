@@ -8,6 +8,9 @@ import { defaultServerOptions, type ServerOptions } from "./config.ts";
 import { shuttingDown } from "./errors.ts";
 import { HealthStatus, ServingStatus } from "./health/health-status.ts";
 import { registerHealth } from "./health/health-service.ts";
+import { file_cluster_v1_cluster, ClusterService } from "../../gen/cluster/v1/cluster_pb.js";
+import { registerClusterService } from "./cluster/cluster-service.ts";
+import { setupCluster } from "./registry/cluster-setup.ts";
 import { createCors } from "./http/cors.ts";
 import { listen, type Listener } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
@@ -57,6 +60,8 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   const options: ServerOptions = { ...defaultServerOptions, ...stripUndefined(overrides) };
   const logger = givenLogger ?? createLogger(options.logLevel);
   const shutdown = new AbortController();
+  // etcd registration and the ClusterService view (inert without --etcd).
+  const cluster = setupCluster(options, logger);
 
   // 1. Services (each opens its own storage).
   const health = new HealthStatus();
@@ -69,6 +74,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     }
   } catch (err) {
     await closeAll(modules, logger);
+    await cluster.close();
     throw err;
   }
   const services = modules.flatMap((m) => m.services);
@@ -79,17 +85,20 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     file_grpc_health_v1_health,
     reflectionV1.file_grpc_reflection_v1_reflection,
     reflectionV1alpha.file_grpc_reflection_v1alpha_reflection,
+    file_cluster_v1_cluster,
     ...services.map((s) => s.file),
   ];
   const served: DescService[] = [
     ...services,
     Health,
+    ClusterService,
     reflectionV1.ServerReflection,
     reflectionV1alpha.ServerReflection,
   ];
   const routes = (router: ConnectRouter) => {
     for (const m of modules) m.register(router);
     registerHealth(router, health);
+    registerClusterService(router, cluster.view);
     registerReflection(router, files, () => served);
   };
   const connectHandler = connectNodeAdapter({
@@ -115,18 +124,21 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     });
   } catch (err) {
     await closeAll(modules, logger);
+    await cluster.close();
     throw err;
   }
   logger.info(
     { url: listener.url, port: listener.port, tls: listener.tls, services: services.map((s) => s.typeName) },
     "serving gRPC, gRPC-Web and Connect",
   );
+  cluster.register(options.host, listener.port, services.map((s) => s.typeName));
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       logger.info("shutting down");
-      for (const hook of beforeDrain) {
+      // Deregistration (then its grace period) comes first, while still serving.
+      for (const hook of [() => cluster.beforeDrain(), ...beforeDrain]) {
         try {
           await hook();
         } catch (err) {
@@ -145,6 +157,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
         listener.destroyAll();
       }
       await closeAll(modules, logger);
+      await cluster.close();
       logger.info("stopped");
     })());
 
