@@ -3,13 +3,15 @@ import path from "node:path";
 import sirv from "sirv";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import { answerUnknownProcedure } from "./unknown-procedure.ts";
 
 type NodeHandlerFn = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
 
 /**
  * Serves the built web UI (sirv) for requests that are not RPCs, with
  * index.html for unknown paths so the UI's deep links work. Without a build,
- * "/" explains how to make one.
+ * "/" explains how to make one. RPCs to unknown procedures are answered in
+ * their protocol first (UNIMPLEMENTED), never with a page.
  */
 export function createStaticFiles(webDir: string): NodeHandlerFn {
   const built = existsSync(path.join(webDir, "index.html"));
@@ -17,6 +19,7 @@ export function createStaticFiles(webDir: string): NodeHandlerFn {
     ? sirv(webDir, { single: true, etag: true, dev: false, maxAge: 0 })
     : undefined;
   return (req, res) => {
+    if (answerUnknownProcedure(req, res)) return;
     const notFound = () => {
       res.statusCode = 404;
       res.setHeader("content-type", "text/plain; charset=utf-8");

@@ -1,0 +1,43 @@
+import type { IncomingHttpHeaders } from "node:http";
+
+/** The parts of an http or http2 request/response this needs. */
+interface Req {
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: IncomingHttpHeaders;
+}
+interface Res {
+  writeHead(statusCode: number, headers: Record<string, string>): unknown;
+  end(data: string): unknown;
+}
+
+/**
+ * Answers an RPC to a procedure the router does not know in the caller's own
+ * protocol, instead of the web UI's plain 404: gRPC and gRPC-Web get a
+ * trailers-only response with grpc-status 12 (UNIMPLEMENTED), the Connect
+ * protocol gets 404 with its JSON error body. Returns false for requests that
+ * are not RPCs (browsers asking for pages), which the caller then serves.
+ */
+export function answerUnknownProcedure(req: Req, res: Res): boolean {
+  const contentType = String(req.headers["content-type"] ?? "").toLowerCase();
+  const path = (req.url ?? "/").split("?")[0]!;
+  const message = `unknown procedure ${path}`;
+  if (req.method === "POST" && /^application\/grpc(-web(-text)?)?([+;]|$)/.test(contentType)) {
+    res.writeHead(200, {
+      "content-type": contentType.split(";")[0]!,
+      "grpc-status": "12",
+      "grpc-message": encodeURIComponent(message),
+    });
+    res.end("");
+    return true;
+  }
+  const connectUnary = req.method === "POST" && /^application\/(json|proto)([;]|$)/.test(contentType);
+  const connectStream = req.method === "POST" && /^application\/connect\+/.test(contentType);
+  const connectGet = req.method === "GET" && /[?&]connect=v1(&|$)/.test(req.url ?? "");
+  if (connectUnary || connectStream || connectGet || req.headers["connect-protocol-version"] !== undefined) {
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ code: "unimplemented", message }));
+    return true;
+  }
+  return false;
+}
