@@ -113,3 +113,60 @@ export async function startEtcd(): Promise<EtcdProcess> {
     },
   };
 }
+
+/** Calls that finished, by outcome, during `steadyLoad`. */
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  /** The first failures (code and message), for assertion messages. */
+  errors: string[];
+}
+
+/**
+ * Runs `call` from `concurrency` loops until `stop()` is called, counting
+ * outcomes. Each loop starts its next call as soon as the previous ends.
+ */
+export function steadyLoad(
+  call: (n: number) => Promise<unknown>,
+  concurrency = 4,
+): { stop(): Promise<LoadResult>; result: LoadResult } {
+  const result: LoadResult = { ok: 0, failed: 0, errors: [] };
+  let stopped = false;
+  let n = 0;
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (!stopped) {
+      try {
+        await call(n++);
+        result.ok++;
+      } catch (err) {
+        result.failed++;
+        if (result.errors.length < 10) result.errors.push(String((err as Error).message ?? err));
+      }
+    }
+  });
+  return {
+    result,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      return result;
+    },
+  };
+}
+
+/** Resolves when `check()` is true (polled every 50 ms); rejects after `timeoutMs`. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Number of RPC log lines of `method` ("pkg.Service/Method") a server process wrote. */
+export function servedCount(logs: ReadonlyArray<Record<string, unknown>>, method: string): number {
+  let n = 0;
+  for (const l of logs) if (l.msg === "rpc" && l.method === method) n++;
+  return n;
+}
