@@ -1,0 +1,105 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { Browser } from "playwright-core";
+import { OrderService } from "../gen/order/v1/order_pb.js";
+import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "./harness/browser.ts";
+import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+
+// Orders page in a real Chromium against a real server, over both browser
+// protocols: the search stream fills the table, deep links, the add form
+// shows the server's field violations per field, and a valid order is stored.
+
+let server: ServerProcess;
+let browser: Browser;
+
+before(async () => {
+  const webDir = await ensureWebBuilt();
+  server = await startServerProcess({ args: ["--web-dir", webDir, "--services", "order", "--no-request-log"] });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.cleanup();
+});
+
+for (const transport of transports) {
+  test(`orders page over ${transport}`, async (t) => {
+    const w = await openPage(browser, { baseUrl: server.url, transport });
+    t.after(() => w.close());
+    const { page } = w;
+
+    await t.test("search streams the matching orders into the table", async () => {
+      await page.goto("/");
+      await page.waitForURL("**/orders");
+      // The empty query streams every order (the seeded ones, and those other tests added).
+      await page.getByTestId("search-status").filter({ hasText: /^\d+ orders\.$/ }).waitFor();
+      const all = await page.getByTestId("order-row").locator("td:first-child").allTextContents();
+      for (const id of ["102", "103", "104", "105", "106"]) assert.ok(all.includes(id), `${id} missing from ${all.join(",")}`);
+      await page.getByLabel("Search items").fill("google");
+      await page.getByRole("button", { name: "Search", exact: true }).click();
+      await page.getByText("2 orders with an item matching “google”.").waitFor();
+      assert.deepEqual(await page.getByTestId("order-row").locator("td:first-child").allTextContents(), ["102", "104"]);
+      // Nothing is streaming any more, so there is nothing to cancel.
+      assert.equal(await page.getByRole("button", { name: "Cancel" }).isDisabled(), true);
+      await w.screenshot(`orders-${transport}`);
+    });
+
+    await t.test("an order opens at a deep-linkable URL", async () => {
+      await page.getByRole("link", { name: "102", exact: true }).click();
+      await page.waitForURL("**/orders/102");
+      await page.getByTestId("order-detail").getByRole("listitem").filter({ hasText: "Google Pixel 3A" }).waitFor();
+      await page.goto("/orders/103");
+      await page.getByTestId("order-detail").getByRole("listitem").filter({ hasText: "Apple Watch S4" }).waitFor();
+      assert.match(await page.getByTestId("order-detail").innerText(), /\$400\.00/);
+      await w.screenshot(`order-detail-${transport}`);
+      await page.goto("/orders/no-such-order");
+      await page.getByText("There is no order with id").waitFor();
+      // The Connect protocol answers NOT_FOUND with HTTP 404, which Chromium logs.
+      if (transport === "connect") assert.equal(w.allow(/status of 404/), 1);
+    });
+
+    await t.test("the add form shows each field violation next to its field", async () => {
+      await page.goto("/orders");
+      await page.getByLabel("Order ID").fill("bad id!");
+      await page.getByLabel("Item 1", { exact: true }).fill("   ");
+      await page.getByLabel("Price (USD)").fill("-5");
+      await page.getByRole("button", { name: "Add order" }).click();
+      await page.locator("#order-id-error").waitFor();
+      assert.match(await page.locator("#order-id-error").innerText(), /letters, digits/);
+      assert.match(await page.locator("#order-items-0-error").innerText(), /must not be empty/);
+      assert.match(await page.locator("#order-destination-error").innerText(), /is required/);
+      assert.match(await page.locator("#order-price-error").innerText(), /must not be negative/);
+      assert.equal(await page.getByLabel("Order ID").getAttribute("aria-invalid"), "true");
+      await w.screenshot(`orders-add-errors-${transport}`);
+      if (transport === "connect") assert.equal(w.allow(/status of 400/), 1);
+    });
+
+    await t.test("a valid order is added and shows up in the search", async () => {
+      const id = `web-${transport}`;
+      await page.getByLabel("Order ID").fill(id);
+      await page.getByLabel("Item 1", { exact: true }).fill("Mechanical keyboard");
+      await page.getByRole("button", { name: "+ Add item" }).click();
+      await page.getByLabel("Item 2", { exact: true }).fill("Mouse");
+      await page.getByLabel("Destination").fill("Berlin, DE");
+      await page.getByLabel("Price (USD)").fill("49.90");
+      await page.getByRole("button", { name: "Add order" }).click();
+      await page.getByText(`Order ${id} added.`).waitFor();
+      await page.getByTestId("order-row").filter({ hasText: id }).waitFor();
+      assert.equal(await page.locator("#order-id-error").count(), 0);
+      // Stored as typed, seen by an independent gRPC client.
+      const client = createClient(OrderService, createGrpcTransport({ baseUrl: server.url }));
+      const res = await client.getOrder({ id });
+      assert.deepEqual(res.order?.items, ["Mechanical keyboard", "Mouse"]);
+      assert.equal(res.order?.priceCents, 4990n);
+      assert.equal(res.order?.destination, "Berlin, DE");
+    });
+
+    await t.test(`every call used ${transport}`, () => {
+      assert.ok(w.rpcContentTypes.length >= 4, `few RPCs seen: ${w.rpcContentTypes.join(", ")}`);
+      for (const type of w.rpcContentTypes) assert.match(type, contentTypes[transport]);
+      w.assertNoProblems();
+    });
+  });
+}

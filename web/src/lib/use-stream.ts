@@ -1,0 +1,101 @@
+import { ConnectError } from "@connectrpc/connect";
+import { useEffect, useRef, useState } from "react";
+import { isUnreachable } from "./errors.ts";
+
+export type StreamStatus = "idle" | "live" | "reconnecting" | "done" | "error";
+
+export interface StreamState {
+  status: StreamStatus;
+  error: ConnectError | undefined;
+}
+
+export interface StreamOptions<T> {
+  /**
+   * Identity of the stream: null = not running; a new value cancels the
+   * running call and opens a new one.
+   */
+  key: string | null;
+  /**
+   * Opens the call; must pass `signal` on so cancelling stops the RPC, and
+   * `onHeader` so the state turns "live" once the server answered.
+   */
+  open(options: { signal: AbortSignal; onHeader: () => void }): AsyncIterable<T>;
+  onMessage(message: T): void;
+  /** Called before each (re)connect, e.g. to reset state on a fresh subscription. */
+  onOpen?(attempt: number): void;
+  /** Re-open after the server went away or stopped the stream (UNAVAILABLE), with backoff. */
+  reconnect?: boolean;
+}
+
+/**
+ * Runs one server-streaming call while `key` is set and hands each message
+ * to `onMessage`. Hand-written rather than TanStack Query's (experimental)
+ * streamedQuery because the streams here are endless tails that need
+ * cancel, pause/resume from a position and reconnect — not cached results.
+ */
+export function useServerStream<T>(options: StreamOptions<T>): StreamState {
+  const latest = useRef(options);
+  latest.current = options;
+  const [state, setState] = useState<StreamState>({ status: "idle", error: undefined });
+  const { key } = options;
+
+  useEffect(() => {
+    if (key === null) {
+      setState((s) => (s.status === "live" || s.status === "reconnecting" ? { status: "idle", error: undefined } : s));
+      return;
+    }
+    const controller = new AbortController();
+    const { signal } = controller;
+    void (async () => {
+      for (let attempt = 0; ; attempt++) {
+        let live = false;
+        const markLive = () => {
+          if (live || signal.aborted) return;
+          live = true;
+          setState({ status: "live", error: undefined });
+        };
+        if (attempt === 0) setState({ status: "live", error: undefined });
+        try {
+          latest.current.onOpen?.(attempt);
+          for await (const message of latest.current.open({ signal, onHeader: markLive })) {
+            if (signal.aborted) return;
+            markLive();
+            latest.current.onMessage(message);
+          }
+          if (!signal.aborted) setState({ status: "done", error: undefined });
+          return;
+        } catch (err) {
+          if (signal.aborted) return;
+          const error = ConnectError.from(err);
+          if (!latest.current.reconnect || !isUnreachable(error)) {
+            setState({ status: "error", error });
+            return;
+          }
+          setState({ status: "reconnecting", error });
+          const delay = Math.min(5000, 500 * 2 ** Math.min(attempt, 4));
+          const stopped = await sleep(delay, signal);
+          if (stopped) return;
+        }
+      }
+    })();
+    return () => controller.abort();
+  }, [key]);
+
+  return state;
+}
+
+/** Resolves after `ms` (false) or when `signal` aborts (true). */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(true);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(false);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

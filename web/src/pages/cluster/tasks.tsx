@@ -1,0 +1,135 @@
+import { createClient } from "@connectrpc/connect";
+import { useQuery, useTransport } from "@connectrpc/connect-query";
+import { useMemo, useState } from "react";
+import { NodeService, TaskState, type Task } from "@gen/node/v1/node_pb.js";
+import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
+import { formatDuration, formatTime, timestampDate } from "../../lib/format.ts";
+import { useTransportChoice } from "../../lib/transport-context.tsx";
+import { useServerStream } from "../../lib/use-stream.ts";
+
+const stateView: Record<TaskState, { tone: Tone; label: string }> = {
+  [TaskState.UNSPECIFIED]: { tone: "muted", label: "unknown" },
+  [TaskState.QUEUED]: { tone: "muted", label: "queued" },
+  [TaskState.ASSIGNED]: { tone: "info", label: "assigned" },
+  [TaskState.RUNNING]: { tone: "info", label: "running" },
+  [TaskState.SUCCEEDED]: { tone: "ok", label: "succeeded" },
+  [TaskState.FAILED]: { tone: "bad", label: "failed" },
+  [TaskState.CANCELLED]: { tone: "warn", label: "cancelled" },
+};
+
+/** Tasks shown at most. */
+const maxTasks = 50;
+
+/**
+ * The task list: the newest tasks from ListTasks, kept current by WatchTasks
+ * (every state change, merged by task id). After a reconnect the list is
+ * fetched again, so changes made while disconnected are not missed.
+ */
+export function Tasks() {
+  const transport = useTransport();
+  const { kind } = useTransportChoice();
+  const client = useMemo(() => createClient(NodeService, transport), [transport]);
+  const list = useQuery(NodeService.method.listTasks, { pageSize: maxTasks });
+  const [updates, setUpdates] = useState<Map<string, Task>>(new Map());
+  const stream = useServerStream({
+    key: list.isError ? null : kind,
+    reconnect: true,
+    onOpen: (attempt) => {
+      if (attempt > 0) void list.refetch();
+    },
+    open: ({ signal, onHeader }) => client.watchTasks({ sendInitial: true }, { signal, onHeader }),
+    onMessage: (res) => {
+      const task = res.task;
+      if (!task) return; // the snapshot_done marker
+      setUpdates((m) => new Map(m).set(task.id, task));
+    },
+  });
+
+  const tasks = useMemo(() => {
+    const byId = new Map<string, Task>();
+    for (const t of list.data?.tasks ?? []) byId.set(t.id, t);
+    for (const [id, t] of updates) {
+      const known = byId.get(id);
+      // Keep whichever version changed last.
+      if (!known || time(t.updatedAt) >= time(known.updatedAt)) byId.set(id, t);
+    }
+    return [...byId.values()].sort((a, b) => time(b.createdAt) - time(a.createdAt) || b.id.localeCompare(a.id)).slice(0, maxTasks);
+  }, [list.data, updates]);
+
+  let body;
+  if (list.isPending) body = <Loading />;
+  else if (list.isError) body = <ErrorMessage error={list.error} prefix="Cannot list the tasks" />;
+  else if (tasks.length === 0) body = <Empty>No tasks yet. Submit one.</Empty>;
+  else
+    body = (
+      <ul className="tasks" aria-label="Tasks">
+        {tasks.map((t) => (
+          <TaskItem key={t.id} task={t} />
+        ))}
+      </ul>
+    );
+  const badge =
+    stream.status === "live" ? (
+      <Badge tone="ok">Live</Badge>
+    ) : stream.status === "reconnecting" ? (
+      <Badge tone="warn">Reconnecting…</Badge>
+    ) : stream.status === "error" ? (
+      <span title={stream.error?.message}>
+        <Badge tone="bad">Not live</Badge>
+      </span>
+    ) : null;
+  return (
+    <Panel title="Tasks" id="tasks" actions={badge}>
+      {stream.status === "error" && !list.isError ? <ErrorMessage error={stream.error} prefix="Live updates stopped" /> : null}
+      {body}
+    </Panel>
+  );
+}
+
+function TaskItem({ task: t }: { task: Task }) {
+  const s = stateView[t.state] ?? stateView[TaskState.UNSPECIFIED];
+  const r = t.result;
+  const finished = t.state === TaskState.SUCCEEDED || t.state === TaskState.FAILED || t.state === TaskState.CANCELLED;
+  const command = [t.command?.program ?? "", ...(t.command?.args ?? [])].join(" ");
+  return (
+    <li className="task" data-testid="task" data-task-id={t.id} data-state={s.label}>
+      <div className="task-head">
+        <Badge tone={s.tone}>{s.label}</Badge>
+        <code className="task-command" title={command}>
+          {command}
+        </code>
+        <span className="muted task-meta">
+          <span className="mono">{t.id}</span>
+          {t.workerId ? ` · ${t.workerId}` : ""}
+          {t.attempt > 1 ? ` · attempt ${t.attempt}` : ""} · {formatTime(t.createdAt)}
+        </span>
+      </div>
+      {t.reason ? <p className="task-reason">{t.reason}</p> : null}
+      {finished && r ? (
+        <div className="task-result">
+          <p className="muted">
+            exit {r.exitCode}
+            {r.signal ? ` (${r.signal})` : ""} · {formatDuration(r.duration)}
+          </p>
+          {r.stdout ? (
+            <pre className="output" aria-label={`Output of ${t.id}`} data-testid="task-stdout">
+              {r.stdout}
+              {r.stdoutTruncated ? "\n… (truncated)" : ""}
+            </pre>
+          ) : null}
+          {r.stderr ? (
+            <pre className="output stderr" aria-label={`Errors of ${t.id}`}>
+              {r.stderr}
+              {r.stderrTruncated ? "\n… (truncated)" : ""}
+            </pre>
+          ) : null}
+          {!r.stdout && !r.stderr ? <p className="muted">No output.</p> : null}
+        </div>
+      ) : null}
+    </li>
+  );
+}
+
+function time(ts: Task["createdAt"]): number {
+  return timestampDate(ts)?.getTime() ?? 0;
+}

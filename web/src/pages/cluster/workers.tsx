@@ -1,0 +1,73 @@
+import { useQuery } from "@connectrpc/connect-query";
+import { NodeService, NodeStatus } from "@gen/node/v1/node_pb.js";
+import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
+import { formatAgo } from "../../lib/format.ts";
+
+const statusView: Record<NodeStatus, { tone: Tone; label: string }> = {
+  [NodeStatus.UNSPECIFIED]: { tone: "muted", label: "unknown" },
+  [NodeStatus.ONLINE]: { tone: "ok", label: "online" },
+  [NodeStatus.DRAINING]: { tone: "warn", label: "draining" },
+  [NodeStatus.OFFLINE]: { tone: "bad", label: "offline" },
+};
+
+/** Workers from ListNodes, refreshed every 2 s. */
+export function Workers() {
+  const nodes = useQuery(NodeService.method.listNodes, {}, { refetchInterval: 2000 });
+  let body;
+  if (nodes.isPending) body = <Loading />;
+  else if (nodes.isError) body = <ErrorMessage error={nodes.error} prefix="Cannot list the workers" />;
+  else if (nodes.data.nodes.length === 0)
+    body = (
+      <Empty>
+        No workers yet. Start one with <code>npm run switchboard -- worker</code>.
+      </Empty>
+    );
+  else
+    body = (
+      <div className="table-wrap">
+        <table className="data" aria-label="Workers">
+          <thead>
+            <tr>
+              <th scope="col">Worker</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="num">
+                Running / capacity
+              </th>
+              <th scope="col" className="num">
+                Load
+              </th>
+              <th scope="col">Last heartbeat</th>
+              <th scope="col">Host</th>
+            </tr>
+          </thead>
+          <tbody>
+            {nodes.data.nodes.map((n) => {
+              const s = statusView[n.status] ?? statusView[NodeStatus.UNSPECIFIED];
+              return (
+                <tr key={n.id} data-testid="worker-row">
+                  <td className="mono">{n.id}</td>
+                  <td>
+                    <Badge tone={s.tone}>{s.label}</Badge>
+                  </td>
+                  <td className="num">
+                    {n.runningTaskIds.length} / {n.capacity}
+                  </td>
+                  <td className="num">{n.load.toFixed(2)}</td>
+                  <td>{formatAgo(n.lastHeartbeat)}</td>
+                  <td className="muted">
+                    {n.hostname}
+                    {n.version ? ` · v${n.version}` : ""}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    );
+  return (
+    <Panel title="Workers" id="workers">
+      {body}
+    </Panel>
+  );
+}
