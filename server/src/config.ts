@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { parseDurationMs, type LogConfig } from "./log/config.ts";
+import { parseFsyncPolicy } from "./log/durability.ts";
 
 /** The services a process can host (`--services`). */
 export const serviceNames = ["order", "log", "node"] as const;
@@ -49,6 +51,8 @@ export interface ServerOptions {
   workerTimeoutMs: number;
   /** NodeService: times a task is re-queued (lost worker, give-back) before it FAILED. Default 3. */
   taskRetries: number;
+  /** LogService commit log (`--log-*` flags); defaults in server/src/log/config.ts. */
+  commitLog: Partial<LogConfig>;
   /** etcd endpoints to register in (`--etcd` or $ETCD_ENDPOINTS); unset → no registration. */
   etcd?: string[];
   /** "host:port" clients should dial; default the bound host:port (127.0.0.1 for localhost). */
@@ -75,6 +79,7 @@ export const defaultServerOptions: ServerOptions = {
   webDir: path.join(repoRoot, "web", "dist"),
   workerTimeoutMs: 15_000,
   taskRetries: 3,
+  commitLog: {},
   registryPrefix: "switchboard/services",
   leaseTtlSeconds: 10,
   deregisterGraceMs: 1500,
@@ -99,6 +104,13 @@ export const usage = `Usage: switchboard-server [options]
   --auth-token-file FILE   read the token from a file
   --worker-timeout MS      tasks: a worker silent this long is lost, its tasks re-queued (default 15000)
   --task-retries N         tasks: re-queues before a task fails (default 3)
+  --log-fsync POLICY       log: always (fsync before ack, group commit) | interval | never (default always)
+  --log-fsync-interval-ms MS  log: fsync period of the interval policy (default 100)
+  --log-max-segment-bytes N   log: roll a segment's store file past this size (default 67108864)
+  --log-max-index-bytes N     log: roll past this index size, 12 bytes a record (default 6291456)
+  --log-max-record-bytes N    log: largest record value; bigger → RESOURCE_EXHAUSTED (default 1048576)
+  --log-retention-bytes N     log: remove oldest segments while the log is bigger (default 0 = off)
+  --log-retention-age DUR     log: remove segments last written longer ago, e.g. 7d, 12h (default off)
   --etcd URLS              etcd endpoints to register in, comma-separated (or $ETCD_ENDPOINTS)
   --advertise HOST:PORT    address clients should dial (default the bound host:port)
   --registry-prefix P      etcd key prefix (default switchboard/services)
@@ -134,6 +146,13 @@ export async function parseServerArgs(
       "auth-token-file": { type: "string" },
       "worker-timeout": { type: "string" },
       "task-retries": { type: "string" },
+      "log-fsync": { type: "string" },
+      "log-fsync-interval-ms": { type: "string" },
+      "log-max-segment-bytes": { type: "string" },
+      "log-max-index-bytes": { type: "string" },
+      "log-max-record-bytes": { type: "string" },
+      "log-retention-bytes": { type: "string" },
+      "log-retention-age": { type: "string" },
       etcd: { type: "string" },
       advertise: { type: "string" },
       "registry-prefix": { type: "string" },
@@ -187,6 +206,28 @@ export async function parseServerArgs(
     opts.deregisterGraceMs = parseNumber("--deregister-grace-ms", values["deregister-grace-ms"]);
   }
   if (values["task-retries"] !== undefined) opts.taskRetries = parseNumber("--task-retries", values["task-retries"]);
+  const commitLog: Partial<LogConfig> = {};
+  if (values["log-fsync"] !== undefined) commitLog.fsync = parseFsyncPolicy(values["log-fsync"]);
+  if (values["log-fsync-interval-ms"] !== undefined) {
+    commitLog.fsyncIntervalMs = parseNumber("--log-fsync-interval-ms", values["log-fsync-interval-ms"]);
+    if (commitLog.fsyncIntervalMs === 0) throw new Error("--log-fsync-interval-ms must be positive");
+  }
+  if (values["log-max-segment-bytes"] !== undefined) {
+    commitLog.maxStoreBytes = parseNumber("--log-max-segment-bytes", values["log-max-segment-bytes"]);
+  }
+  if (values["log-max-index-bytes"] !== undefined) {
+    commitLog.maxIndexBytes = parseNumber("--log-max-index-bytes", values["log-max-index-bytes"]);
+  }
+  if (values["log-max-record-bytes"] !== undefined) {
+    commitLog.maxRecordBytes = parseNumber("--log-max-record-bytes", values["log-max-record-bytes"]);
+  }
+  if (values["log-retention-bytes"] !== undefined) {
+    commitLog.retentionBytes = parseNumber("--log-retention-bytes", values["log-retention-bytes"]);
+  }
+  if (values["log-retention-age"] !== undefined) {
+    commitLog.retentionAgeMs = parseDurationMs("--log-retention-age", values["log-retention-age"]);
+  }
+  if (Object.keys(commitLog).length > 0) opts.commitLog = commitLog;
   const tokenFile = values["auth-token-file"];
   const token = values["auth-token"] ?? env.AUTH_TOKEN;
   if (tokenFile !== undefined) {

@@ -1,9 +1,23 @@
+import path from "node:path";
 import { LogService } from "../../../gen/log/v1/log_pb.js";
 import type { ServiceModuleFactory } from "../service-module.ts";
+import { openCommitLog } from "./log.ts";
+import { logService } from "./log-service.ts";
 
-/** Placeholder until the commit log lands: every method answers UNIMPLEMENTED. */
-export const logModule: ServiceModuleFactory = () => ({
-  services: [LogService],
-  register: (router) => router.service(LogService, {}),
-  close: async () => {},
-});
+/** Hosts log.v1.LogService on the commit log in `<dataDir>/log/`. */
+export const logModule: ServiceModuleFactory = async ({ options, logger }) => {
+  const dir = path.resolve(options.dataDir, "log");
+  const log = await openCommitLog(dir, options.commitLog);
+  for (const r of log.openReport.repaired) {
+    logger.warn({ dir, ...r }, "commit log: repaired a segment after an unclean shutdown");
+  }
+  logger.info(
+    { dir, segments: log.segmentCount, lowestOffset: log.lowestOffset, nextOffset: log.nextOffset, fsync: log.config.fsync },
+    "commit log opened",
+  );
+  return {
+    services: [LogService],
+    register: (router) => router.service(LogService, logService(log)),
+    close: () => log.close(),
+  };
+};
