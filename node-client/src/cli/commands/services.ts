@@ -1,0 +1,66 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Command } from "commander";
+import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../../../gen/grpc/health/v1/health_pb.js";
+import type { ServerReflectionRequestSchema } from "../../../../gen/grpc/reflection/v1/reflection_pb.js";
+import { examples, withCli } from "../action.ts";
+import type { Cli } from "../context.ts";
+import { formatTable } from "../format.ts";
+
+/**
+ * `switchboard services`: with --etcd, the instances registered in etcd;
+ * without, says that discovery is off and lists what the one server reports
+ * through reflection, with each service's health status.
+ */
+export function servicesCommand(): Command {
+  return new Command("services")
+    .description("list services: instances registered in etcd (--etcd), else what --server reports")
+    .addHelpText(
+      "after",
+      "\nWith --etcd (or $SWITCHBOARD_ETCD) every registered instance is listed per service.\n" +
+        "Without it, service discovery is off: a note says so on stderr, and the services the\n" +
+        "server reports via gRPC reflection (grpc.reflection.v1) are listed with their health.\n" +
+        examples("switchboard services", "switchboard services --json", "switchboard services --etcd http://127.0.0.1:2379"),
+    )
+    .action(
+      withCli(async (cli) => {
+        if (cli.globals.etcd) await listFromEtcd(cli);
+        else await listFromServer(cli);
+      }),
+    );
+}
+
+async function listFromEtcd(_cli: Cli): Promise<void> {
+  // TODO(etcd helper, issue 5): list the instances from node-client/src/discovery/.
+  throw new Error("etcd discovery is not available in this build yet; use --server");
+}
+
+async function listFromServer(cli: Cli): Promise<void> {
+  const clients = cli.clients({ fullDuplex: true });
+  cli.note(`service discovery is off (no --etcd): services reported by ${cli.globals.server} (reflection)`);
+  const request = async function* (): AsyncGenerator<MessageInitShape<typeof ServerReflectionRequestSchema>> {
+    yield { messageRequest: { case: "listServices", value: "" } };
+  };
+  let names: string[] = [];
+  for await (const res of clients.reflection.serverReflectionInfo(request(), cli.call())) {
+    if (res.messageResponse.case === "listServicesResponse") names = res.messageResponse.value.service.map((s) => s.name);
+    else if (res.messageResponse.case === "errorResponse") {
+      throw new ConnectError(res.messageResponse.value.errorMessage, res.messageResponse.value.errorCode as Code);
+    }
+  }
+  names.sort();
+  const rows: string[][] = [];
+  for (const service of names) {
+    let status = "-";
+    try {
+      const h = await clients.health.check({ service }, cli.call());
+      status = ServingStatus[h.status] ?? String(h.status);
+    } catch (err) {
+      // Health, reflection itself: not tracked by the health service.
+      if (ConnectError.from(err).code !== Code.NotFound) throw err;
+    }
+    if (cli.json) cli.outJsonValue({ service, address: cli.globals.server, status });
+    else rows.push([service, status]);
+  }
+  if (!cli.json) cli.out(formatTable(["SERVICE", "HEALTH"], rows));
+}
