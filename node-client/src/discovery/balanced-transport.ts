@@ -251,18 +251,12 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       // Client and bidi streams: may only be sent again while none of the
       // caller's messages has been taken from `input`.
       let pulled = false;
-      const tracked = {
-        [Symbol.asyncIterator]() {
-          const it = input[Symbol.asyncIterator]();
-          return {
-            next: () => {
-              pulled = true;
-              return it.next();
-            },
-            return: (v?: unknown) => it.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }),
-          };
+      const tracked: AsyncIterable<MessageInitShape<I>> = {
+        async *[Symbol.asyncIterator]() {
+          pulled = true;
+          yield* input;
         },
-      } as AsyncIterable<MessageInitShape<I>>;
+      };
       return withRetries(method, signal, timeoutMs, () => !pulled, (transport, left) =>
         transport.stream(method, signal, left, header, tracked, contextValues),
       );

@@ -1,0 +1,44 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { OrderService } from "../../../gen/order/v1/order_pb.js";
+import { failedBeforeProcessing, isConnectionFailure, isIdempotent, isRetryable } from "./retry-policy.ts";
+
+function nodeError(code: string): Error {
+  return Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
+}
+function wrapped(code: Code, cause: Error): ConnectError {
+  const ce = new ConnectError(cause.message, code);
+  ce.cause = cause;
+  return ce;
+}
+
+const getOrder = OrderService.method.getOrder; // NO_SIDE_EFFECTS
+const addOrder = OrderService.method.addOrder; // no idempotency level
+
+test("isIdempotent reads the method's idempotency_level", () => {
+  assert.equal(isIdempotent(getOrder), true);
+  assert.equal(isIdempotent(addOrder), false);
+});
+
+test("classification of failures", async (t) => {
+  const cases: Array<{ name: string; err: unknown; before: boolean; conn: boolean; retryGet: boolean; retryAdd: boolean }> = [
+    { name: "connection refused", err: wrapped(Code.Unavailable, nodeError("ECONNREFUSED")), before: true, conn: true, retryGet: true, retryAdd: true },
+    { name: "unknown host", err: wrapped(Code.Unavailable, nodeError("ENOTFOUND")), before: true, conn: true, retryGet: true, retryAdd: true },
+    { name: "REFUSED_STREAM", err: new ConnectError("http/2 stream closed with error code REFUSED_STREAM (0x7)", Code.Unavailable), before: true, conn: true, retryGet: true, retryAdd: true },
+    { name: "connection reset mid-call", err: wrapped(Code.Aborted, nodeError("ECONNRESET")), before: false, conn: true, retryGet: true, retryAdd: false },
+    { name: "server says UNAVAILABLE", err: new ConnectError("server is shutting down", Code.Unavailable), before: false, conn: false, retryGet: true, retryAdd: false },
+    { name: "application error", err: new ConnectError("no order 9", Code.NotFound), before: false, conn: false, retryGet: false, retryAdd: false },
+    { name: "deadline", err: new ConnectError("deadline", Code.DeadlineExceeded), before: false, conn: false, retryGet: false, retryAdd: false },
+    { name: "canceled by the caller", err: wrapped(Code.Canceled, nodeError("ECONNRESET")), before: false, conn: true, retryGet: false, retryAdd: false },
+    { name: "plain Error", err: new Error("boom"), before: false, conn: false, retryGet: false, retryAdd: false },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      assert.equal(failedBeforeProcessing(c.err), c.before, "failedBeforeProcessing");
+      assert.equal(isConnectionFailure(c.err), c.conn, "isConnectionFailure");
+      assert.equal(isRetryable(c.err, getOrder), c.retryGet, "retryable for GetOrder");
+      assert.equal(isRetryable(c.err, addOrder), c.retryAdd, "retryable for AddOrder");
+    });
+  }
+});
