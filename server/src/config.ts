@@ -41,6 +41,13 @@ export interface ServerOptions {
   logLevel: string;
   /** Log one line per RPC (method, protocol, code, duration). Default true. */
   logRequests: boolean;
+  /**
+   * Serve gRPC unary/server-streaming calls (HTTP/2) and Connect unary calls
+   * on the hand-written fast path (server/src/fastpath), with the same service
+   * implementations and interceptors; false serves everything through
+   * connect-node (for comparison in the bench). Default true.
+   */
+  fastPath: boolean;
   /** Services this process hosts. Default all. */
   services: ServiceName[];
   /** Directory of the built web UI served at "/"; missing → the UI is not served. Default web/dist. */
@@ -75,6 +82,7 @@ export const defaultServerOptions: ServerOptions = {
   sniffTimeoutMs: 10_000,
   logLevel: "info",
   logRequests: true,
+  fastPath: true,
   services: [...serviceNames],
   webDir: path.join(repoRoot, "web", "dist"),
   workerTimeoutMs: 15_000,
@@ -98,6 +106,7 @@ export const usage = `Usage: switchboard-server [options]
   --sniff-timeout MS       how long a new plaintext connection may stay silent (default 10000)
   --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
   --no-request-log         do not log one line per RPC
+  --no-fast-path           serve every call through connect-node (bench comparison)
   --services LIST          services to host: order,log,node (default all)
   --web-dir DIR            built web UI to serve at / (default web/dist)
   --auth-token TOKEN       bearer token for SubmitTask/CancelTask (or $AUTH_TOKEN)
@@ -140,6 +149,7 @@ export async function parseServerArgs(
       "sniff-timeout": { type: "string" },
       "log-level": { type: "string" },
       "request-log": { type: "boolean" },
+      "fast-path": { type: "boolean" },
       services: { type: "string" },
       "web-dir": { type: "string" },
       "auth-token": { type: "string" },
@@ -185,6 +195,7 @@ export async function parseServerArgs(
   }
   if (values["log-level"] !== undefined) opts.logLevel = values["log-level"];
   if (values["request-log"] !== undefined) opts.logRequests = values["request-log"];
+  if (values["fast-path"] !== undefined) opts.fastPath = values["fast-path"];
   if (values.services !== undefined) opts.services = parseServices(values.services);
   if (values["web-dir"] !== undefined) opts.webDir = values["web-dir"];
   if (values["worker-timeout"] !== undefined) {

@@ -1,4 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
@@ -11,8 +12,9 @@ import { registerHealth } from "./health/health-service.ts";
 import { file_cluster_v1_cluster, ClusterService } from "../../gen/cluster/v1/cluster_pb.js";
 import { registerClusterService } from "./cluster/cluster-service.ts";
 import { setupCluster } from "./registry/cluster-setup.ts";
+import { createFastPath, recordRoutes } from "./fastpath/index.ts";
 import { createCors } from "./http/cors.ts";
-import { listen, type Listener } from "./http/listener.ts";
+import { listen, type Listener, type RequestHandler } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
 import { requestLogInterceptor } from "./interceptors/request-log.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -101,25 +103,44 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     registerClusterService(router, cluster.view);
     registerReflection(router, files, () => served);
   };
+  const interceptors = options.logRequests ? [requestLogInterceptor(logger)] : [];
+  // The routes are recorded so the fast path calls the same implementations.
+  const recorded = recordRoutes(routes);
   const connectHandler = connectNodeAdapter({
-    routes,
+    routes: recorded.routes,
     fallback: createStaticFiles(options.webDir),
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    interceptors: options.logRequests ? [requestLogInterceptor(logger)] : [],
+    interceptors,
   });
+  const fast = options.fastPath
+    ? createFastPath(recorded.table, {
+        readMaxBytes: options.maxMessageBytes,
+        writeMaxBytes: options.maxMessageBytes,
+        compressMinBytes: 1024, // connect-node's default
+        shutdownSignal: shutdown.signal,
+        interceptors,
+      })
+    : undefined;
   const cors = createCors(options.corsOrigins);
 
   // 3. The port.
   let listener: Listener;
   try {
-    listener = await listen((req, res) => cors(req, res, () => connectHandler(req, res)), {
+    const handler: RequestHandler = (req, res) => cors(req, res, () => connectHandler(req, res));
+    const withFastPath: RequestHandler = (req, res) => {
+      // HTTP/2 requests reach here only when the fast path declined their stream.
+      if (req.httpVersionMajor === 1 && fast!.http1(req as IncomingMessage, res as ServerResponse)) return;
+      handler(req, res);
+    };
+    listener = await listen(fast ? withFastPath : handler, {
       host: options.host,
       port: options.port,
       tlsCert: options.tlsCert,
       tlsKey: options.tlsKey,
       sniffTimeoutMs: options.sniffTimeoutMs,
+      streamHandler: fast?.http2,
       logger,
     });
   } catch (err) {

@@ -22,6 +22,12 @@ export interface ListenOptions {
   sniffTimeoutMs: number;
   /** HTTP/2 settings advertised to clients. */
   http2Settings?: http2.Settings;
+  /**
+   * Optional HTTP/2 fast path: sees every new HTTP/2 stream first (core API)
+   * and returns true when it serves it; otherwise `handler` gets the request
+   * through Node's compatibility API as usual.
+   */
+  streamHandler?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   logger: Logger;
 }
 
@@ -76,6 +82,19 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
       } else {
         socket.destroy();
       }
+    });
+  }
+  if (opts.streamHandler !== undefined) {
+    // Node's compatibility layer is itself a "stream" listener (added when the
+    // request handler was). Put the fast path in front of it; streams the fast
+    // path declines go to the original listener, so CONNECT, Expect and the
+    // request/response objects behave exactly as before.
+    const fast = opts.streamHandler;
+    const compat = h2.listeners("stream") as Array<(...args: unknown[]) => void>;
+    h2.removeAllListeners("stream");
+    h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+      if (fast(stream, headers)) return;
+      for (const l of compat) l.call(h2, stream, headers, ...rest);
     });
   }
   h2.on("session", (s: http2.Http2Session) => {

@@ -1,0 +1,316 @@
+import type { Message } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { compressionGzip } from "@connectrpc/connect-node";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { FastContext } from "./fast-context.ts";
+import { normalize } from "./invoke.ts";
+import type { FastMethod, FastPathOptions } from "./fast-method.ts";
+
+const contentType = "application/grpc+proto";
+/** Coalesce streamed messages into writes of about this size (fewer DATA frames and syscalls). */
+const flushBytes = 16 * 1024;
+
+/**
+ * gRPC (binary) unary and server-streaming calls served on Node's HTTP/2 core
+ * stream API.
+ *
+ * Why: connect-node serves each call through the http2 compatibility layer
+ * (Http2ServerRequest/Response), converts it to a "universal" request with
+ * fetch Headers, and runs a chain of about ten async generators per message,
+ * with a linked AbortController per call. A profile under load showed most of
+ * the time there and in the garbage it leaves (see bench/README.md). This path
+ * reads the body, parses the one envelope, calls the same ServiceImpl through
+ * the same interceptors and writes the response with `stream.respond()` and
+ * trailers — the work grpc-js does, no more.
+ *
+ * It only takes what it fully handles: POST, content-type application/grpc or
+ * application/grpc+proto, no Origin header (browsers go through CORS), a
+ * method recorded in the table with kind unary or server-streaming,
+ * grpc-encoding identity or gzip and a valid grpc-timeout. Everything else
+ * returns false and is served by connect-node unchanged.
+ *
+ * Upstream: the allocations (lazy context, one generator per call) would be
+ * welcome in connect-node's gRPC handler too; this file is the local,
+ * protocol-specific version of that idea.
+ */
+export function createGrpcStreamHandler(
+  table: ReadonlyMap<string, FastMethod>,
+  opts: FastPathOptions,
+): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean {
+  return (stream, headers) => {
+    if (headers[":method"] !== "POST") return false;
+    const ct = headers["content-type"];
+    if (ct !== "application/grpc" && ct !== contentType) return false;
+    if (headers.origin !== undefined) return false;
+    const fm = table.get(headers[":path"]!);
+    if (fm === undefined) return false;
+    const enc = headers["grpc-encoding"];
+    const gzipIn = enc === "gzip";
+    if (enc !== undefined && enc !== "identity" && !gzipIn) return false;
+    let timeoutMs: number | undefined;
+    const t = headers["grpc-timeout"];
+    if (t !== undefined) {
+      const parsed = parseTimeout(Array.isArray(t) ? t.join(",") : t, Number.MAX_SAFE_INTEGER);
+      if (parsed.error) return false;
+      timeoutMs = parsed.timeoutMs;
+    }
+    const acceptGzip = acceptsGzip(headers["grpc-accept-encoding"]);
+    new GrpcCall(stream, headers, fm, opts, gzipIn, acceptGzip, timeoutMs);
+    return true;
+  };
+}
+
+function acceptsGzip(v: string | string[] | undefined): boolean {
+  if (v === undefined) return false;
+  const s = Array.isArray(v) ? v.join(",") : v;
+  return s.split(",").some((x) => x.trim() === "gzip");
+}
+
+/** One call: read → parse → invoke → write; every exit goes through `finish`. */
+class GrpcCall {
+  readonly #stream: ServerHttp2Stream;
+  readonly #fm: FastMethod;
+  readonly #opts: FastPathOptions;
+  readonly #ctx: FastContext;
+  readonly #gzipIn: boolean;
+  readonly #acceptGzip: boolean;
+  #chunks: Buffer[] = [];
+  #received = 0;
+  #done = false;
+  #timer: NodeJS.Timeout | undefined;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #flushScheduled: NodeJS.Immediate | undefined;
+  #trailers: Record<string, string> | undefined;
+
+  constructor(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    fm: FastMethod,
+    opts: FastPathOptions,
+    gzipIn: boolean,
+    acceptGzip: boolean,
+    timeoutMs: number | undefined,
+  ) {
+    this.#stream = stream;
+    this.#fm = fm;
+    this.#opts = opts;
+    this.#gzipIn = gzipIn;
+    this.#acceptGzip = acceptGzip;
+    const url = `${headers[":scheme"] ?? "http"}://${headers[":authority"] ?? "localhost"}${headers[":path"]}`;
+    this.#ctx = new FastContext(fm.spec.method, "grpc", "POST", url, headers, opts.shutdownSignal, timeoutMs);
+    if (timeoutMs !== undefined) {
+      this.#timer = setTimeout(
+        () => this.#fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+        timeoutMs,
+      );
+    }
+    stream.on("error", noop);
+    stream.on("close", () => {
+      if (!this.#done) this.#abort(new ConnectError("client canceled the call", Code.Canceled));
+    });
+    stream.on("data", (chunk: Buffer) => this.#onData(chunk));
+    stream.on("end", () => this.#onEnd());
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#done) return; // already answered (error): drain and drop
+    this.#chunks.push(chunk);
+    this.#received += chunk.length;
+    // Refuse an oversized message as soon as its envelope prefix shows the size.
+    const first = this.#chunks[0]!;
+    if (this.#received >= 5) {
+      const head = first.length >= 5 ? first : Buffer.concat(this.#chunks);
+      const size = head.readUInt32BE(1);
+      if (size > this.#opts.readMaxBytes) {
+        this.#fail(
+          new ConnectError(
+            `message size ${size} is larger than configured readMaxBytes ${this.#opts.readMaxBytes}`,
+            Code.ResourceExhausted,
+          ),
+        );
+      }
+    }
+  }
+
+  #onEnd(): void {
+    if (this.#done) return;
+    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.#chunks = [];
+    this.#run(body).catch((err: unknown) => this.#fail(err));
+  }
+
+  async #run(body: Buffer): Promise<void> {
+    if (body.length < 5) {
+      throw new ConnectError(
+        `protocol error: missing input message for ${this.#fm.kind === "unary" ? "unary" : "server-streaming"} method`,
+        Code.Unimplemented,
+      );
+    }
+    const flags = body[0]!;
+    const size = body.readUInt32BE(1);
+    if (body.length < 5 + size) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+    if (body.length > 5 + size) {
+      throw new ConnectError(
+        `protocol error: received extra input message for ${this.#fm.kind === "unary" ? "unary" : "server-streaming"} method`,
+        Code.Unimplemented,
+      );
+    }
+    let data: Uint8Array = body.subarray(5);
+    if ((flags & 1) === 1) {
+      if (!this.#gzipIn) {
+        throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
+      }
+      data = await compressionGzip.decompress(data, this.#opts.readMaxBytes);
+    }
+    const input = this.#fm.serialization.getI(true).parse(data);
+    if (this.#fm.kind === "unary") {
+      const out = await this.#fm.invoke(this.#ctx, input);
+      if (this.#done) return;
+      const frame = await this.#frame(out);
+      if (this.#done) return;
+      this.#respond(frame[0] === 1);
+      this.#finish();
+      this.#stream.end(frame);
+    } else {
+      await this.#serverStream(await this.#fm.invoke(this.#ctx, input));
+    }
+  }
+
+  async #serverStream(it: AsyncIterable<unknown>): Promise<void> {
+    const output = this.#fm.spec.method.output;
+    for await (const m of it) {
+      // Deadline and client cancel end the call here (`return` from for-await
+      // closes the implementation's generator). Server shutdown does not: like
+      // connect, the implementation sees ctx.signal and ends the stream itself,
+      // after the messages it already yielded.
+      if (this.#done) return;
+      const frame = await this.#frame(normalize(output, m));
+      this.#pending.push(frame);
+      this.#pendingBytes += frame.length;
+      if (this.#pendingBytes >= flushBytes) {
+        if (!this.#flush()) await this.#drain();
+      } else {
+        this.#flushScheduled ??= setImmediate(() => {
+          this.#flushScheduled = undefined;
+          this.#flush();
+        });
+      }
+    }
+    if (this.#done) return;
+    this.#flush();
+    this.#finish();
+    this.#stream.end();
+  }
+
+  /** Serializes (limit: writeMaxBytes), compresses when agreed and large enough, and prefixes the envelope. */
+  async #frame(message: Message): Promise<Buffer> {
+    let bytes: Uint8Array = this.#fm.serialization.getO(true).serialize(message);
+    let flag = 0;
+    if (this.#acceptGzip && bytes.length >= this.#opts.compressMinBytes) {
+      bytes = await compressionGzip.compress(bytes);
+      flag = 1;
+    }
+    const frame = Buffer.allocUnsafe(5 + bytes.length);
+    frame[0] = flag;
+    frame.writeUInt32BE(bytes.length, 1);
+    frame.set(bytes, 5);
+    return frame;
+  }
+
+  /** Writes pending messages; false when the stream wants us to wait for 'drain'. */
+  #flush(): boolean {
+    if (this.#flushScheduled !== undefined) {
+      clearImmediate(this.#flushScheduled);
+      this.#flushScheduled = undefined;
+    }
+    if (this.#pendingBytes === 0 || this.#stream.destroyed) return true;
+    const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#respond(this.#acceptGzip);
+    return this.#stream.write(data);
+  }
+
+  #drain(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#stream.off("drain", done);
+        this.#stream.off("close", done);
+        resolve();
+      };
+      this.#stream.on("drain", done);
+      this.#stream.on("close", done);
+    });
+  }
+
+  /** Sends the response headers once, arranging for the trailers. */
+  #respond(gzip: boolean): void {
+    const stream = this.#stream;
+    if (stream.headersSent || stream.destroyed) return;
+    const h: Record<string, string | number> = { ":status": 200, "content-type": contentType };
+    if (gzip) h["grpc-encoding"] = "gzip";
+    this.#ctx.responseHeaderIfAny?.forEach((v, k) => {
+      h[k] = v;
+    });
+    stream.respond(h, { waitForTrailers: true });
+    stream.once("wantTrailers", () => {
+      if (!stream.destroyed) stream.sendTrailers(this.#trailers ?? this.#okTrailers());
+    });
+  }
+
+  #okTrailers(): Record<string, string> {
+    const t: Record<string, string> = {};
+    this.#ctx.responseTrailerIfAny?.forEach((v, k) => {
+      t[k] = v;
+    });
+    t["grpc-status"] = "0";
+    return t;
+  }
+
+  /** Ends the call with an error: trailers-only if nothing was sent yet, else trailers after the data. */
+  #fail(err: unknown): void {
+    if (this.#done) return;
+    const error =
+      err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+    const trailer = new Headers();
+    this.#ctx.responseTrailerIfAny?.forEach((v, k) => trailer.set(k, v));
+    setTrailerStatus(trailer, error);
+    const t: Record<string, string> = {};
+    trailer.forEach((v, k) => {
+      t[k] = v;
+    });
+    const stream = this.#stream;
+    // Messages already produced are delivered before the error, as connect does.
+    if (this.#pendingBytes > 0 && !stream.destroyed && !stream.closed) this.#flush();
+    this.#abort(error);
+    if (stream.destroyed || stream.closed) return;
+    if (!stream.headersSent) {
+      const h: Record<string, string | number> = { ":status": 200, "content-type": contentType };
+      this.#ctx.responseHeaderIfAny?.forEach((v, k) => {
+        h[k] = v;
+      });
+      stream.respond({ ...h, ...t }, { endStream: true });
+    } else {
+      this.#trailers = t;
+      stream.end();
+    }
+  }
+
+  #finish(): void {
+    this.#done = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#ctx.release();
+  }
+
+  #abort(reason: ConnectError): void {
+    this.#finish();
+    this.#ctx.abort(reason);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
+  }
+}
+
+function noop(): void {}
