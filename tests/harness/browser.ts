@@ -112,12 +112,13 @@ export async function openPage(browser: Browser, opts: OpenPageOptions): Promise
   });
   if (opts.transport) {
     // Only before the first load of this context, like a returning visitor's choice.
-    await context.addInitScript((kind: string) => {
-      if (window.sessionStorage.getItem("test.seeded") === null) {
-        window.localStorage.setItem("switchboard.transport", kind);
-        window.sessionStorage.setItem("test.seeded", "1");
-      }
-    }, opts.transport);
+    // (Scripts run in the page are strings: this project type-checks tests without the DOM library.)
+    await context.addInitScript(
+      `if (sessionStorage.getItem("test.seeded") === null) {
+         localStorage.setItem("switchboard.transport", ${JSON.stringify(opts.transport)});
+         sessionStorage.setItem("test.seeded", "1");
+       }`,
+    );
   }
   context.setDefaultTimeout(20_000);
   const page = await context.newPage();
@@ -152,7 +153,7 @@ export async function openPage(browser: Browser, opts: OpenPageOptions): Promise
     async screenshot(name) {
       mkdirSync(outputDir, { recursive: true });
       const file = path.join(outputDir, `${name}.png`);
-      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.evaluate("window.scrollTo(0, 0)");
       await page.screenshot({ path: file, fullPage: true });
       return file;
     },

@@ -10,7 +10,6 @@ const services = [
   { name: "order.v1.OrderService", label: "Orders" },
   { name: "log.v1.LogService", label: "Commit log" },
   { name: "node.v1.NodeService", label: "Tasks & workers" },
-  { name: "cluster.v1.ClusterService", label: "Cluster registry" },
 ];
 
 /** grpc.health.v1 Check for the server and each service. */

@@ -1,0 +1,108 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import type { Browser } from "playwright-core";
+import { contentTypes, ensureWebBuilt, launchChromium, openPage } from "./harness/browser.ts";
+import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+
+// The app shell in a real Chromium: the protocol switch is remembered and
+// used, the UI is keyboard-usable and fits a phone, and a server that goes
+// away shows a banner that clears by itself when the server is back.
+
+let browser: Browser;
+let webDir: string;
+
+before(async () => {
+  webDir = await ensureWebBuilt();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test("the protocol switch is remembered and every call uses it", async (t) => {
+  const server = await startServerProcess({ args: ["--web-dir", webDir, "--no-request-log"] });
+  t.after(() => server.cleanup());
+  const w = await openPage(browser, { baseUrl: server.url });
+  t.after(() => w.close());
+  const { page } = w;
+  await page.goto("/orders");
+  const connect = page.getByRole("radio", { name: "Connect" });
+  const grpcWeb = page.getByRole("radio", { name: "gRPC-Web" });
+  assert.equal(await connect.isChecked(), true, "Connect is the default");
+  await page.getByTestId("search-status").waitFor();
+  assert.ok(w.rpcContentTypes.every((c) => contentTypes.connect.test(c)));
+
+  // Keyboard: focus the checked radio and move with the arrow key.
+  await connect.focus();
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await grpcWeb.isChecked(), true);
+  w.rpcContentTypes.length = 0;
+  await page.reload();
+  assert.equal(await page.getByRole("radio", { name: "gRPC-Web" }).isChecked(), true, "remembered after reload");
+  await page.getByTestId("search-status").waitFor();
+  assert.ok(w.rpcContentTypes.length > 0);
+  for (const c of w.rpcContentTypes) assert.match(c, contentTypes["grpc-web"]);
+
+  // Navigation is keyboard-usable: links are real links with the current page marked.
+  await page.getByRole("link", { name: "Log" }).focus();
+  await page.keyboard.press("Enter");
+  await page.waitForURL("**/log");
+  assert.equal(await page.getByRole("link", { name: "Log" }).getAttribute("aria-current"), "page");
+  w.assertNoProblems();
+});
+
+test("a server that goes down shows a banner that clears when it is back", async (t) => {
+  const first = await startServerProcess({ args: ["--web-dir", webDir, "--no-request-log", "--services", "order"] });
+  let second: ServerProcess | undefined;
+  t.after(async () => {
+    await first.cleanup();
+    await second?.cleanup();
+  });
+  const w = await openPage(browser, { baseUrl: first.url, transport: "connect" });
+  t.after(() => w.close());
+  const { page } = w;
+  await page.goto("/orders/102");
+  await page.getByTestId("order-detail").waitFor();
+  assert.equal(await page.getByTestId("server-down").count(), 0);
+
+  await first.stop("SIGTERM");
+  // First "not serving" while it drains, then unreachable once it is gone.
+  await page.getByTestId("server-down").filter({ hasText: "Server unreachable" }).waitFor();
+  await w.screenshot("server-down");
+
+  second = await startServerProcess({
+    port: first.port,
+    dataDir: first.dataDir,
+    args: ["--web-dir", webDir, "--no-request-log", "--services", "order"],
+  });
+  await page.getByTestId("server-down").waitFor({ state: "detached", timeout: 30_000 });
+  // The page works again without a reload.
+  await page.getByRole("link", { name: "← All orders" }).click();
+  await page.getByTestId("search-status").waitFor();
+  // While the server was down, Chromium logged the refused connections.
+  w.allow(/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET/);
+  w.assertNoProblems();
+});
+
+test("every page fits a phone screen", async (t) => {
+  const server = await startServerProcess({ args: ["--web-dir", webDir, "--no-request-log"] });
+  t.after(() => server.cleanup());
+  const w = await openPage(browser, { baseUrl: server.url, viewport: { width: 390, height: 844 } });
+  t.after(() => w.close());
+  const { page } = w;
+  const pages = [
+    ["/orders", "orders", "[data-testid=search-status]"],
+    ["/orders/102", "order-detail", "[data-testid=order-detail]"],
+    ["/log", "log", "#offsets .panel-body > :not(.state-loading)"],
+    ["/cluster", "cluster", "#workers .panel-body > :not(.state-loading)"],
+  ] as const;
+  for (const [path, name, loaded] of pages) {
+    await page.goto(path);
+    await page.locator(loaded).first().waitFor();
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+    assert.ok(overflow <= 0, `${path} is ${overflow}px wider than the phone screen`);
+    await w.screenshot(`phone-${name}`);
+  }
+  w.allow(/status of (501|404)/); // services still UNIMPLEMENTED answer 501/404 over Connect
+  w.assertNoProblems();
+});
