@@ -6,6 +6,8 @@ import { LogService } from "../../gen/log/v1/log_pb.js";
 import { NodeService } from "../../gen/node/v1/node_pb.js";
 import { OrderService } from "../../gen/order/v1/order_pb.js";
 import { bearerTokenInterceptor } from "./bearer-token.ts";
+import { createBalancedTransport, type BalancedTransport } from "./discovery/balanced-transport.ts";
+import { createEtcdClient } from "./discovery/etcd-client.ts";
 import { createTransport, type HttpVersion, type Protocol } from "./transport.ts";
 
 /** Options of `createClients()`: where the server is, and how to talk to it. */
@@ -91,10 +93,32 @@ export function createClients(options: ClientsOptions): Clients {
     transportFor = () => transport;
     close = () => transport.close();
   } else {
-    // etcd discovery: one balanced transport per service, from node-client/src/discovery/.
-    throw new Error(
-      "etcd discovery is not available in this build yet (node-client/src/discovery/ is missing); use baseUrl / --server",
-    );
+    // etcd discovery: one balanced transport per service over one etcd
+    // client; health and reflection go to any registered instance.
+    const etcd = createEtcdClient(options.etcd as string | string[]);
+    const balanced = new Map<string, BalancedTransport>();
+    transportFor = (service) => {
+      const name = service === Health || service === ServerReflection ? "*" : service.typeName;
+      let t = balanced.get(name);
+      if (!t) {
+        t = createBalancedTransport({
+          etcd,
+          service: name,
+          prefix: options.etcdPrefix,
+          protocol: options.protocol,
+          httpVersion: (options.protocol ?? "grpc") === "grpc" ? "2" : (options.httpVersion ?? "2"),
+          useBinaryFormat: options.useBinaryFormat,
+          defaultTimeoutMs: options.timeoutMs,
+          interceptors,
+        });
+        balanced.set(name, t);
+      }
+      return t;
+    };
+    close = async () => {
+      await Promise.all([...balanced.values()].map((t) => t.close()));
+      etcd.close();
+    };
   }
   return {
     orders: createClient(OrderService, transportFor(OrderService)),

@@ -1,6 +1,6 @@
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient } from "./etcd-client.ts";
-import { decodeEndpoint, defaultServicePrefix, serviceKeyPrefix, type Endpoint } from "./endpoint-record.ts";
+import { decodeEndpoint, defaultServicePrefix, normalizePrefix, serviceKeyPrefix, type Endpoint } from "./endpoint-record.ts";
 import { PrefixWatcher } from "./prefix-watcher.ts";
 
 /** Knows the current endpoints of one service and tells when they change. */
@@ -18,7 +18,11 @@ export interface Resolver {
 export interface EtcdResolverOptions {
   /** etcd endpoints ("http://127.0.0.1:2379", comma-separated or an array), or a client to share. */
   etcd: string | readonly string[] | Etcd3;
-  /** Fully qualified service name, e.g. "order.v1.OrderService". */
+  /**
+   * Fully qualified service name, e.g. "order.v1.OrderService", or "*" for
+   * every registered instance whatever it hosts (one endpoint per address),
+   * e.g. for health checks and reflection, which every instance serves.
+   */
   service: string;
   /** Registry prefix. Default "switchboard/services". */
   prefix?: string;
@@ -38,12 +42,17 @@ export function createEtcdResolver(options: EtcdResolverOptions): Resolver {
   const client = ownClient ? createEtcdClient(options.etcd as string | string[]) : (options.etcd as Etcd3);
   const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
   let current: readonly Endpoint[] = [];
-  const watcher = new PrefixWatcher(client, serviceKeyPrefix(prefix, options.service), {
+  const any = options.service === "*";
+  const keyPrefix = any ? normalizePrefix(prefix) + "/" : serviceKeyPrefix(prefix, options.service);
+  const watcher = new PrefixWatcher(client, keyPrefix, {
     onChange(entries) {
       const next: Endpoint[] = [];
+      const seen = new Set<string>();
       for (const [key, value] of entries) {
         const ep = decodeEndpoint(prefix, key, value);
-        if (ep && ep.service === options.service) next.push(ep);
+        if (!ep || (!any && ep.service !== options.service) || seen.has(ep.address)) continue;
+        seen.add(ep.address);
+        next.push(ep);
       }
       next.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
       current = next;

@@ -5,6 +5,8 @@ import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../../../
 import type { ServerReflectionRequestSchema } from "../../../../gen/grpc/reflection/v1/reflection_pb.js";
 import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
+import { defaultServicePrefix } from "../../discovery/endpoint-record.ts";
+import { listInstances } from "../../discovery/list-instances.ts";
 import { formatTable } from "../format.ts";
 
 /**
@@ -30,9 +32,24 @@ export function servicesCommand(): Command {
     );
 }
 
-async function listFromEtcd(_cli: Cli): Promise<void> {
-  // TODO(etcd helper, issue 5): list the instances from node-client/src/discovery/.
-  throw new Error("etcd discovery is not available in this build yet; use --server");
+async function listFromEtcd(cli: Cli): Promise<void> {
+  const prefix = cli.globals.etcdPrefix ?? defaultServicePrefix;
+  const instances = await listInstances(cli.globals.etcd!, { prefix });
+  if (instances.length === 0) cli.note(`no instances registered in etcd under ${prefix}/`);
+  const rows: string[][] = [];
+  for (const i of instances) {
+    const row = {
+      service: i.service,
+      address: i.address,
+      instanceId: i.metadata?.instanceId ?? "",
+      version: i.metadata?.version ?? "",
+      protocols: i.metadata?.protocols ?? [],
+      startTime: i.metadata?.startTime ?? "",
+    };
+    if (cli.json) cli.outJsonValue(row);
+    else rows.push([row.service, row.address, row.instanceId, row.version, row.startTime]);
+  }
+  if (!cli.json && rows.length > 0) cli.out(formatTable(["SERVICE", "ADDRESS", "INSTANCE", "VERSION", "STARTED"], rows));
 }
 
 async function listFromServer(cli: Cli): Promise<void> {

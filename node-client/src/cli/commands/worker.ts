@@ -2,7 +2,12 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { parseEnvPairs } from "../../worker/child-env.ts";
 import { workerDefaults, type WorkerEvent } from "../../worker/options.ts";
 import { startWorker } from "../../worker/worker.ts";
-import { collectLabel, parseDurationMs, parsePositiveInt, parseProtocol, parseServerUrl } from "../parse.ts";
+import { NodeService } from "../../../../gen/node/v1/node_pb.js";
+import { bearerTokenInterceptor } from "../../bearer-token.ts";
+import { createBalancedTransport } from "../../discovery/balanced-transport.ts";
+import { createEtcdClient } from "../../discovery/etcd-client.ts";
+import { registerWorker, type WorkerRegistration } from "../../discovery/register-worker.ts";
+import { collectLabel, parseDurationMs, parseEndpoints, parsePositiveInt, parseProtocol, parseServerUrl } from "../parse.ts";
 
 /** What `switchboard worker` parses its flags into. */
 interface WorkerFlags {
@@ -21,6 +26,9 @@ interface WorkerFlags {
   drainTimeout: number;
   inheritEnv?: boolean;
   env: string[];
+  etcd?: string[];
+  etcdPrefix?: string;
+  workerPrefix?: string;
 }
 
 const collectList = (text: string, previous: string[] = []) => [...previous, ...text.split(",").map((s) => s.trim()).filter(Boolean)];
@@ -53,21 +61,49 @@ export function workerCommand(): Command {
     .addOption(new Option("--drain-timeout <duration>", "on SIGTERM: how long running tasks may finish before they are killed and given back").argParser(parseDurationMs).default(workerDefaults.drainTimeoutMs, "30s"))
     .addOption(new Option("--inherit-env", "pass the worker's environment to tasks (default: only PATH=/usr/local/bin:/usr/bin:/bin, HOME, TMPDIR)"))
     .addOption(new Option("--env <K=V>", "environment variable for every task; repeatable").argParser(collectEnv).default([]))
+    .addOption(new Option("--etcd <endpoints>", "find the master in etcd and register this worker there (env SWITCHBOARD_ETCD; --server wins)").argParser(parseEndpoints))
+    .addOption(new Option("--etcd-prefix <prefix>", "etcd key prefix of the service registrations (default switchboard/services)"))
+    .addOption(new Option("--worker-prefix <prefix>", "etcd key prefix of worker registrations (default switchboard/workers)"))
     .addHelpText(
       "after",
       `
 Examples:
   switchboard worker --server http://localhost:8080 --allow echo,sleep,touch
-  switchboard worker --allow /usr/bin/python3 --label gpu=yes --capacity 4 --token "$TOKEN"`,
+  switchboard worker --allow /usr/bin/python3 --label gpu=yes --capacity 4 --token "$TOKEN"
+  switchboard worker --etcd http://127.0.0.1:2379 --allow echo   # master from etcd; listed under switchboard/workers/<id>`,
     )
     .action(async (_opts: unknown, command: Command) => {
       const f = command.optsWithGlobals<WorkerFlags>();
       const env = process.env;
       const print = (e: WorkerEvent) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+      const token = f.token ?? (env.SWITCHBOARD_TOKEN || undefined);
+      // With etcd (and no --server): the master is found through etcd and the
+      // worker registers under <worker-prefix>/<id> while it runs.
+      const etcdList = f.etcd ?? (f.server === undefined && env.SWITCHBOARD_ETCD ? parseEndpoints(env.SWITCHBOARD_ETCD) : undefined);
+      const etcd = f.server === undefined && etcdList ? createEtcdClient(etcdList) : undefined;
+      const transport = etcd
+        ? createBalancedTransport({
+            etcd,
+            service: NodeService.typeName,
+            prefix: f.etcdPrefix,
+            protocol: f.protocol,
+            interceptors: token ? [bearerTokenInterceptor(token)] : [],
+          })
+        : undefined;
+      let registration: WorkerRegistration | undefined;
       const worker = await startWorker({
+        transport,
+        onStarted: etcd
+          ? ({ id, labels }) => {
+              registration = registerWorker({ etcd, id, labels: { ...labels }, prefix: f.workerPrefix });
+            }
+          : undefined,
+        onStopping: async () => {
+          await registration?.close();
+        },
         serverUrl: f.server ?? (env.SWITCHBOARD_SERVER ? parseServerUrl(env.SWITCHBOARD_SERVER) : "http://localhost:8080"),
         protocol: f.protocol,
-        token: f.token ?? (env.SWITCHBOARD_TOKEN || undefined),
+        token,
         allow: f.allow,
         labels: f.label ?? {},
         capacity: f.capacity,
@@ -90,6 +126,9 @@ Examples:
       process.on("SIGTERM", onSignal);
       process.on("SIGINT", onSignal);
       await worker.done;
+      await registration?.close();
+      await transport?.close();
+      etcd?.close();
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
     });
