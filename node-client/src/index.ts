@@ -5,3 +5,29 @@ export type { Clients, ClientsOptions } from "./clients.ts";
 export { createTransport, protocols } from "./transport.ts";
 export type { ClosableTransport, HttpVersion, Protocol, TransportOptions } from "./transport.ts";
 export { bearerTokenInterceptor } from "./bearer-token.ts";
+// Service discovery (etcd) and client-side balancing: see discovery/index.ts.
+export {
+  createBalancedTransport,
+  createEtcdClient,
+  createEtcdResolver,
+  defaultServicePrefix,
+  defaultWorkerPrefix,
+  listInstances,
+  listWorkers,
+  registerWorker,
+  staticResolver,
+  watchWorkers,
+} from "./discovery/index.ts";
+export type {
+  BalancedProtocol,
+  BalancedTransport,
+  BalancedTransportOptions,
+  Endpoint,
+  EndpointMetadata,
+  EtcdResolverOptions,
+  ListedInstance,
+  RegisterWorkerOptions,
+  Resolver,
+  WorkerRecord,
+  WorkerRegistration,
+} from "./discovery/index.ts";
