@@ -1,0 +1,270 @@
+// Performance bench of issue 8: our server against a plain @grpc/grpc-js server
+// on the same contract (bench/peers/grpc-js-order-server.ts), and against our
+// own server with the fast path off (= stock connect-node, the "before").
+//
+//   npm run bench -- perf            (or: node bench/perf.ts)
+//   BENCH_SECONDS=4 BENCH_ROUNDS=3   (defaults; about 4 minutes in all)
+//
+// Each server runs pinned to core 1, h2load pinned to core 0. Every scenario
+// runs its servers alternately (A B A B …) for BENCH_ROUNDS rounds of
+// BENCH_SECONDS each after a warm-up, and the table shows medians and ratios.
+// Our server runs with request logging on (one JSON line per RPC, to a file).
+// Besides requests/s it reports server CPU per request (from /proc, robust
+// against other load on the machine) and p99 latency (from h2load's log file).
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+
+const root = path.join(import.meta.dirname, "..");
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-perf-"));
+const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+const streamMessages = 600;
+
+for (const prog of ["h2load", "taskset"]) {
+  try {
+    execFileSync("sh", ["-c", `command -v ${prog}`]);
+  } catch {
+    throw new Error(`${prog} is missing (apt-get install nghttp2-client util-linux)`);
+  }
+}
+
+interface Server {
+  name: string;
+  pid: number;
+  url: string;
+  proc: ChildProcess;
+}
+
+const children: ChildProcess[] = [];
+const stopAll = () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+};
+process.on("exit", stopAll);
+process.on("SIGINT", () => process.exit(130));
+
+async function startOurs(name: string, extra: string[]): Promise<Server> {
+  const dataDir = fs.mkdtempSync(path.join(work, "data-"));
+  const log = fs.openSync(path.join(work, `${name}.log`), "w");
+  const proc = spawn(
+    "taskset",
+    ["-c", "1", process.execPath, path.join(root, "server/src/main.ts"),
+      "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--services", "order", ...extra],
+    { stdio: ["ignore", log, "inherit"] },
+  );
+  children.push(proc);
+  const logFile = path.join(work, `${name}.log`);
+  for (let i = 0; i < 600; i++) {
+    const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(fs.readFileSync(logFile, "utf8"));
+    if (m) return { name, pid: proc.pid!, url: m[1]!, proc };
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not start; see ${logFile}`);
+}
+
+async function startPeer(): Promise<Server> {
+  const proc = spawn("taskset", ["-c", "1", process.execPath, path.join(root, "bench/peers/grpc-js-order-server.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.push(proc);
+  let out = "";
+  proc.stdout!.setEncoding("utf8");
+  for await (const chunk of proc.stdout!) {
+    out += chunk;
+    const m = /port (\d+)/.exec(out);
+    if (m) return { name: "grpc-js", pid: proc.pid!, url: `http://127.0.0.1:${m[1]}`, proc };
+  }
+  throw new Error("grpc-js peer did not start");
+}
+
+// ---- a grpc-js client, to check answers and add the orders SearchOrders streams
+
+const def = protoLoader.loadSync(path.join(root, "proto/order/v1/order.proto"), {
+  includeDirs: [path.join(root, "proto")],
+  longs: String,
+});
+const OrderClient = (grpc.loadPackageDefinition(def) as any).order.v1.OrderService;
+
+async function prepare(s: Server): Promise<void> {
+  const c = new OrderClient(s.url.replace("http://", ""), grpc.credentials.createInsecure());
+  const call = (m: string, req: object) =>
+    new Promise<any>((res, rej) => c[m](req, (e: Error | null, r: unknown) => (e ? rej(e) : res(r))));
+  const got = await call("getOrder", { id: "102" });
+  if (got.order?.id !== "102") throw new Error(`${s.name}: GetOrder 102 returned ${JSON.stringify(got)}`);
+  for (let i = 0; i < streamMessages - 5; i++) {
+    const id = `bench-${String(i).padStart(4, "0")}`;
+    await call("addOrder", { order: { id, items: [`item ${i}`], description: "bench", priceCents: 100, destination: "Bench City" } });
+  }
+  const n = await new Promise<number>((res, rej) => {
+    let k = 0;
+    const st = c.searchOrders({ query: "" });
+    st.on("data", () => k++);
+    st.on("end", () => res(k));
+    st.on("error", rej);
+  });
+  if (n !== streamMessages) throw new Error(`${s.name}: SearchOrders streamed ${n} messages, expected ${streamMessages}`);
+  c.close();
+}
+
+// ---- h2load
+
+function envelope(msg: Buffer): Buffer {
+  const b = Buffer.alloc(5 + msg.length);
+  b.writeUInt32BE(msg.length, 1);
+  msg.copy(b, 5);
+  return b;
+}
+const getOrder102 = Buffer.from([0x0a, 0x03, 0x31, 0x30, 0x32]); // GetOrderRequest{id:"102"}
+const bodies = {
+  grpc: envelope(getOrder102),
+  proto: getOrder102,
+  json: Buffer.from('{"id":"102"}'),
+  search: envelope(Buffer.alloc(0)), // SearchOrdersRequest{} → every order
+};
+for (const [k, v] of Object.entries(bodies)) fs.writeFileSync(path.join(work, `${k}.body`), v);
+
+interface Load {
+  path: string;
+  body: keyof typeof bodies;
+  headers: string[];
+  c: number;
+  m: number;
+  h1?: boolean;
+}
+interface Sample {
+  rps: number;
+  cpuUsPerReq: number;
+  p99ms: number;
+}
+
+function cpuTicks(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(f[11]) + Number(f[12]); // utime + stime
+}
+export function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m![1]) / 1024;
+}
+
+async function h2load(s: Server, load: Load, secs: number): Promise<Sample> {
+  const logFile = path.join(work, "h2load.log");
+  const args = ["-c", "0", "h2load", "-c", String(load.c), "-m", String(load.m), "-D", String(secs),
+    "-d", path.join(work, `${load.body}.body`), "--log-file", logFile];
+  if (load.h1) args.push("--h1");
+  for (const h of load.headers) args.push("-H", h);
+  args.push(s.url + load.path);
+  const before = cpuTicks(s.pid);
+  const p = spawn("taskset", args, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  p.stdout!.setEncoding("utf8").on("data", (d) => (out += d));
+  await once(p, "exit");
+  const cpu = ((cpuTicks(s.pid) - before) / clockTicks) * 1e6;
+  const done = Number(/requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded/.exec(out)?.[2] ?? 0);
+  const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
+  const lat = fs.readFileSync(logFile, "utf8").trim().split("\n").map((l) => Number(l.split("\t")[2])).sort((a, b) => a - b);
+  const p99 = lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]! / 1000 : NaN;
+  if (done === 0) throw new Error(`${s.name}: no successful request\n${out}`);
+  return { rps, cpuUsPerReq: cpu / done, p99ms: p99 };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Runs `load` on each server alternately; returns the medians per server. */
+async function scenario(servers: Server[], load: Load): Promise<Map<string, Sample>> {
+  for (const s of servers) await h2load(s, load, 1); // warm-up
+  const samples = new Map<string, Sample[]>(servers.map((s) => [s.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const s of servers) samples.get(s.name)!.push(await h2load(s, load, seconds));
+  }
+  return new Map(
+    [...samples].map(([k, v]) => [
+      k,
+      { rps: median(v.map((x) => x.rps)), cpuUsPerReq: median(v.map((x) => x.cpuUsPerReq)), p99ms: median(v.map((x) => x.p99ms)) },
+    ]),
+  );
+}
+
+// ---- run
+
+const started = Date.now();
+const ours = await startOurs("switchboard", []);
+const before = await startOurs("connect-node", ["--no-fast-path"]);
+const peer = await startPeer();
+for (const s of [ours, before, peer]) await prepare(s);
+
+const getOrder = "/order.v1.OrderService/GetOrder";
+const grpcHeaders = ["content-type: application/grpc", "te: trailers"];
+const rows: string[][] = [];
+const f0 = (n: number) => n.toFixed(0);
+const f2 = (n: number) => n.toFixed(2);
+const goals: Array<[string, boolean, string]> = [];
+
+let grpc4x16 = 0;
+let peer4x16 = 0;
+for (const [c, m] of [[1, 1], [4, 16], [16, 64]] as const) {
+  const withBefore = c === 4;
+  const res = await scenario(withBefore ? [ours, peer, before] : [ours, peer], { path: getOrder, body: "grpc", headers: grpcHeaders, c, m });
+  const a = res.get("switchboard")!;
+  const b = res.get("grpc-js")!;
+  const z = res.get("connect-node");
+  if (c === 4) {
+    grpc4x16 = a.rps;
+    peer4x16 = b.rps;
+  }
+  rows.push([`gRPC unary GetOrder h2c ${c}x${m}`, f0(a.rps), f0(b.rps), z ? f0(z.rps) : "", f2(a.rps / b.rps),
+    f0(a.cpuUsPerReq), f0(b.cpuUsPerReq), f2(a.p99ms), f2(b.p99ms)]);
+  goals.push([`gRPC unary ${c}x${m} req/s >= grpc-js`, a.rps >= b.rps, f2(a.rps / b.rps)]);
+  goals.push([`gRPC unary ${c}x${m} p99 <= grpc-js`, a.p99ms <= b.p99ms, `${f2(a.p99ms)} vs ${f2(b.p99ms)} ms`]);
+}
+const rssOurs = peakRssMiB(ours.pid);
+const rssPeer = peakRssMiB(peer.pid);
+goals.push(["peak RSS after 16x64 unary <= grpc-js", rssOurs <= rssPeer, `${f0(rssOurs)} vs ${f0(rssPeer)} MiB`]);
+
+for (const [label, body, ct, h1] of [
+  ["Connect unary proto h2c 4x16", "proto", "application/proto", false],
+  ["Connect unary JSON h2c 4x16", "json", "application/json", false],
+  ["Connect unary proto HTTP/1.1 4x16", "proto", "application/proto", true],
+  ["Connect unary JSON HTTP/1.1 4x16", "json", "application/json", true],
+] as const) {
+  const servers = body === "proto" && !h1 ? [ours, before] : [ours];
+  const res = await scenario(servers, { path: getOrder, body, headers: [`content-type: ${ct}`], c: 4, m: 16, h1 });
+  const a = res.get("switchboard")!;
+  const z = res.get("connect-node");
+  rows.push([label, f0(a.rps), "", z ? f0(z.rps) : "", f2(a.rps / peer4x16), f0(a.cpuUsPerReq), "", f2(a.p99ms), ""]);
+  goals.push([`${label} >= our gRPC 4x16`, a.rps >= grpc4x16, f2(a.rps / grpc4x16)]);
+}
+
+{
+  const res = await scenario([ours, peer, before], {
+    path: "/order.v1.OrderService/SearchOrders", body: "search", headers: grpcHeaders, c: 1, m: 4,
+  });
+  const a = res.get("switchboard")!;
+  const b = res.get("grpc-js")!;
+  const z = res.get("connect-node")!;
+  const msgs = (s: Sample) => s.rps * streamMessages;
+  rows.push([`SearchOrders ${streamMessages} msgs, 4 in flight (msg/s)`, f0(msgs(a)), f0(msgs(b)), f0(msgs(z)),
+    f2(a.rps / b.rps), f2(a.cpuUsPerReq / streamMessages), f2(b.cpuUsPerReq / streamMessages), "", ""]);
+  goals.push(["server streaming msg/s >= grpc-js", a.rps >= b.rps, f2(a.rps / b.rps)]);
+}
+
+const head = ["scenario", "ours", "grpc-js", "before", "ratio", "cpu µs ours", "cpu µs grpc-js", "p99 ms ours", "p99 ms grpc-js"];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+console.log(`\nperf bench: ${rounds} rounds × ${seconds}s per server and scenario, medians; node ${process.version}`);
+console.log("ours = switchboard (fast path, request log on); before = same server with --no-fast-path (stock connect-node)");
+console.log("ratio = ours / grpc-js (Connect rows: ours / grpc-js gRPC 4x16); cpu µs = server CPU per request (per message for streaming)\n");
+console.log(line(head));
+for (const r of rows) console.log(line(r));
+console.log(`\npeak RSS after the unary runs: ours ${f0(rssOurs)} MiB, grpc-js ${f0(rssPeer)} MiB, before ${f0(peakRssMiB(before.pid))} MiB\n`);
+for (const [g, ok, v] of goals) console.log(`${ok ? "MET " : "MISS"}  ${g}  (${v})`);
+console.log(`\nrun time ${((Date.now() - started) / 1000).toFixed(0)} s; logs in ${work}`);
+stopAll();
