@@ -96,6 +96,30 @@ for (const transport of transports) {
       assert.equal(res.order?.destination, "Berlin, DE");
     });
 
+    await t.test("an order is edited on its page (UpdateOrders with one message)", async () => {
+      const id = `web-${transport}`;
+      await page.getByTestId("order-row").filter({ hasText: id }).getByRole("link").click();
+      await page.waitForURL(`**/orders/${id}`);
+      await page.getByRole("button", { name: "Edit" }).click();
+      const form = page.getByRole("form", { name: `Edit order ${id}` });
+      assert.equal(await form.getByLabel("Order ID").inputValue(), id);
+      assert.equal(await form.getByLabel("Price (USD)").inputValue(), "49.90");
+      // The server's violations show up here too, and nothing is changed.
+      await form.getByLabel("Destination").fill("");
+      await form.getByRole("button", { name: "Save changes" }).click();
+      assert.match(await page.locator("#order-destination-error").innerText(), /is required/);
+      await form.getByLabel("Destination").fill("Hamburg, DE");
+      await form.getByLabel("Price (USD)").fill("59");
+      await form.getByRole("button", { name: "Save changes" }).click();
+      await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      await page.getByTestId("order-detail").getByText("Hamburg, DE").waitFor();
+      const client = createClient(OrderService, createGrpcTransport({ baseUrl: server.url }));
+      const res = await client.getOrder({ id });
+      assert.equal(res.order?.destination, "Hamburg, DE");
+      assert.equal(res.order?.priceCents, 5900n);
+      assert.deepEqual(res.order?.items, ["Mechanical keyboard", "Mouse"]);
+    });
+
     await t.test(`every call used ${transport}`, () => {
       assert.ok(w.rpcContentTypes.length >= 4, `few RPCs seen: ${w.rpcContentTypes.join(", ")}`);
       for (const type of w.rpcContentTypes) assert.match(type, contentTypes[transport]);

@@ -90,7 +90,7 @@ function TaskItem({ task: t }: { task: Task }) {
   const s = stateView[t.state] ?? stateView[TaskState.UNSPECIFIED];
   const r = t.result;
   const finished = t.state === TaskState.SUCCEEDED || t.state === TaskState.FAILED || t.state === TaskState.CANCELLED;
-  const command = [t.command?.program ?? "", ...(t.command?.args ?? [])].join(" ");
+  const command = [t.command?.program ?? "", ...(t.command?.args ?? [])].map(quoteForDisplay).join(" ");
   return (
     <li className="task" data-testid="task" data-task-id={t.id} data-state={s.label}>
       <div className="task-head">
@@ -132,4 +132,9 @@ function TaskItem({ task: t }: { task: Task }) {
 
 function time(ts: Task["createdAt"]): number {
   return timestampDate(ts)?.getTime() ?? 0;
+}
+
+/** Quotes an argument for display when it has spaces or quotes (tasks never run through a shell). */
+function quoteForDisplay(arg: string): string {
+  return arg === "" || /[\s"'\\]/.test(arg) ? JSON.stringify(arg) : arg;
 }

@@ -140,11 +140,11 @@ export function LiveTail({ lowest }: { lowest: bigint | undefined }) {
           <table className="data compact">
             <thead>
               <tr>
-                <th scope="col" className="num">
+                <th scope="col" className="num narrow">
                   Offset
                 </th>
                 <th scope="col">Value</th>
-                <th scope="col" className="num">
+                <th scope="col" className="num narrow">
                   Bytes
                 </th>
               </tr>
@@ -152,11 +152,11 @@ export function LiveTail({ lowest }: { lowest: bigint | undefined }) {
             <tbody>
               {rows.map((r) => (
                 <tr key={r.offset.toString()} data-testid="tail-row">
-                  <td className="num mono">{r.offset.toString()}</td>
+                  <td className="num mono narrow">{r.offset.toString()}</td>
                   <td>
                     <code className={r.json ? "json" : "text"}>{r.text}</code>
                   </td>
-                  <td className="num muted">{r.size}</td>
+                  <td className="num muted narrow">{r.size}</td>
                 </tr>
               ))}
             </tbody>

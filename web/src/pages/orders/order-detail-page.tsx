@@ -1,13 +1,17 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { useQuery } from "@connectrpc/connect-query";
 import { OrderService } from "@gen/order/v1/order_pb.js";
+import { useState } from "react";
 import { ErrorMessage, Loading, Panel } from "../../components/status.tsx";
 import { formatCents } from "../../lib/format.ts";
 import { Link } from "../../lib/router.tsx";
+import { OrderForm } from "./order-form.tsx";
 
 /** One order (GetOrder), at the deep-linkable URL /orders/:id. */
 export function OrderDetailPage({ id }: { id: string }) {
   const order = useQuery(OrderService.method.getOrder, { id });
+  const [editing, setEditing] = useState(false);
+  const [saved, setSaved] = useState(false);
   let body;
   if (order.isPending) body = <Loading>Loading order {id}…</Loading>;
   else if (order.isError) {
@@ -21,7 +25,18 @@ export function OrderDetailPage({ id }: { id: string }) {
       );
   } else {
     const o = order.data.order;
-    body = o ? (
+    body = o && editing ? (
+      <OrderForm
+        key={`${o.id}-${order.dataUpdatedAt}`}
+        order={o}
+        onSaved={() => {
+          setEditing(false);
+          setSaved(true);
+          void order.refetch();
+        }}
+        onCancel={() => setEditing(false)}
+      />
+    ) : o ? (
       <dl className="details" data-testid="order-detail">
         <dt>ID</dt>
         <dd>{o.id}</dd>
@@ -52,12 +67,33 @@ export function OrderDetailPage({ id }: { id: string }) {
         </p>
         <h1>Order {id}</h1>
       </div>
-      <Panel title="Details" id="order" actions={order.isFetching && !order.isPending ? <span className="muted">Refreshing…</span> : null}>
+      <Panel
+        title={editing ? "Edit" : "Details"}
+        id="order"
+        actions={
+          order.isSuccess && order.data.order && !editing ? (
+            <button
+              type="button"
+              onClick={() => {
+                setSaved(false);
+                setEditing(true);
+              }}
+            >
+              Edit
+            </button>
+          ) : null
+        }
+      >
+        {saved && !editing ? (
+          <p className="state state-ok" role="status">
+            Saved.
+          </p>
+        ) : null}
         {body}
       </Panel>
       <p className="footnote">
-        Editing needs <code>UpdateOrders</code>, a client-streaming RPC that browsers cannot call; use the CLI or any
-        gRPC client to change an order.
+        Saving sends the order with <code>UpdateOrders</code> — a client-streaming RPC, called with a single message
+        (browsers cannot stream a request body).
       </p>
     </div>
   );

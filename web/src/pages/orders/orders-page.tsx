@@ -7,7 +7,7 @@ import { formatCents } from "../../lib/format.ts";
 import { Link } from "../../lib/router.tsx";
 import { useTransportChoice } from "../../lib/transport-context.tsx";
 import { useServerStream } from "../../lib/use-stream.ts";
-import { AddOrderForm } from "./add-order-form.tsx";
+import { OrderForm } from "./order-form.tsx";
 
 interface Search {
   query: string;
@@ -127,13 +127,8 @@ export function OrdersPage() {
         ) : null}
       </Panel>
       <Panel title="Add an order" id="add-order">
-        <AddOrderForm onAdded={refresh} />
+        <OrderForm onSaved={refresh} />
       </Panel>
-      <p className="footnote">
-        Editing orders: the API's <code>UpdateOrders</code> is a client-streaming RPC, and browsers cannot make
-        client-streaming calls (fetch cannot stream a request body), so orders are edited with the CLI or any gRPC
-        client.
-      </p>
     </div>
   );
 }

@@ -1,7 +1,10 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { useMutation } from "@connectrpc/connect-query";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { useTransport } from "@connectrpc/connect-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
-import { OrderService } from "@gen/order/v1/order_pb.js";
+import { OrderService, type Order, type OrderSchema } from "@gen/order/v1/order_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { callClientStreamingOnce } from "../../lib/client-stream-once.ts";
 import { describeError, violationsOf } from "../../lib/errors.ts";
 import { parseDollars } from "../../lib/format.ts";
 import { Link } from "../../lib/router.tsx";
@@ -17,20 +20,49 @@ interface Draft {
 
 const emptyDraft: Draft = { id: "", items: [""], destination: "", description: "", price: "" };
 
+function draftOf(order: Order): Draft {
+  return {
+    id: order.id,
+    items: order.items.length > 0 ? [...order.items] : [""],
+    destination: order.destination,
+    description: order.description,
+    price: (Number(order.priceCents) / 100).toFixed(2),
+  };
+}
+
 /** Field errors by the server's field path without the "order." prefix: id, items, items[0], price_cents… */
 type FieldErrors = Record<string, string>;
 
+export interface OrderFormProps {
+  /** Without an order the form adds one (AddOrder); with one it edits it (UpdateOrders). */
+  order?: Order;
+  onSaved(id: string): void;
+  onCancel?(): void;
+}
+
 /**
- * Adds an order with AddOrder. There is no client-side validation of the
- * order itself: the server's google.rpc.BadRequest field violations are shown
- * next to the fields they name (paths like `order.items[0]`).
+ * Adds an order with AddOrder, or edits one with UpdateOrders (one order per
+ * call, see client-stream-once.ts). There is no client-side validation of
+ * the order itself: the server's google.rpc.BadRequest field violations are
+ * shown next to the fields they name (paths like `order.items[0]`).
  */
-export function AddOrderForm({ onAdded }: { onAdded(id: string): void }) {
-  const [draft, setDraft] = useState<Draft>(emptyDraft);
+export function OrderForm({ order, onSaved, onCancel }: OrderFormProps) {
+  const editing = order !== undefined;
+  const transport = useTransport();
+  const [draft, setDraft] = useState<Draft>(() => (order ? draftOf(order) : emptyDraft));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | undefined>();
   const [added, setAdded] = useState<string | undefined>();
-  const add = useMutation(OrderService.method.addOrder);
+  const save = useMutation({
+    mutationFn: async (o: MessageInitShape<typeof OrderSchema>): Promise<string> => {
+      if (editing) {
+        const res = await callClientStreamingOnce(transport, OrderService.method.updateOrders, { order: o });
+        return res.ids[0] ?? o.id ?? "";
+      }
+      const res = await createClient(OrderService, transport).addOrder({ order: o });
+      return res.id;
+    },
+  });
 
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((d) => ({ ...d, [key]: value }));
 
@@ -44,21 +76,21 @@ export function AddOrderForm({ onAdded }: { onAdded(id: string): void }) {
       return;
     }
     setErrors({});
-    add.mutate(
+    save.mutate(
       {
-        order: {
-          id: draft.id.trim(),
-          items: draft.items,
-          destination: draft.destination,
-          description: draft.description,
-          priceCents,
-        },
+        id: editing ? order.id : draft.id.trim(),
+        items: draft.items,
+        destination: draft.destination,
+        description: draft.description,
+        priceCents,
       },
       {
-        onSuccess: (res) => {
-          setAdded(res.id);
-          setDraft(emptyDraft);
-          onAdded(res.id);
+        onSuccess: (id) => {
+          if (!editing) {
+            setAdded(id);
+            setDraft(emptyDraft);
+          }
+          onSaved(id);
         },
         onError: (err) => {
           const violations = violationsOf(err);
@@ -74,7 +106,7 @@ export function AddOrderForm({ onAdded }: { onAdded(id: string): void }) {
             setFormError(
               `The server rejected the order; fix the fields marked below.${unplaced.length ? " " + unplaced.join("; ") : ""}`,
             );
-          } else if (err instanceof ConnectError && err.code === Code.AlreadyExists) {
+          } else if (!editing && err instanceof ConnectError && err.code === Code.AlreadyExists) {
             setErrors({ id: "an order with this id already exists" });
           } else {
             setFormError(describeError(err));
@@ -102,9 +134,15 @@ export function AddOrderForm({ onAdded }: { onAdded(id: string): void }) {
   const priceErr = fieldError("price_cents", "order-price");
 
   return (
-    <form className="form" onSubmit={submit} noValidate aria-describedby={formError ? "add-order-error" : undefined}>
+    <form
+      className="form"
+      onSubmit={submit}
+      noValidate
+      aria-label={editing ? `Edit order ${order.id}` : "Add an order"}
+      aria-describedby={formError ? "order-form-error" : undefined}
+    >
       {formError ? (
-        <p className="state state-error" role="alert" id="add-order-error">
+        <p className="state state-error" role="alert" id="order-form-error">
           {formError}
         </p>
       ) : null}
@@ -116,8 +154,15 @@ export function AddOrderForm({ onAdded }: { onAdded(id: string): void }) {
       <div className="form-grid">
         <div className="field">
           <label htmlFor="order-id">Order ID</label>
-          <input id="order-id" value={draft.id} onChange={(e) => set("id", e.target.value)} autoComplete="off" {...idErr.props} />
-          <p className="hint">Letters, digits, “-” and “_”.</p>
+          <input
+            id="order-id"
+            value={draft.id}
+            onChange={(e) => set("id", e.target.value)}
+            autoComplete="off"
+            readOnly={editing}
+            {...idErr.props}
+          />
+          <p className="hint">{editing ? "The id cannot change." : "Letters, digits, “-” and “_”."}</p>
           {idErr.node}
         </div>
         <div className="field">
@@ -188,9 +233,14 @@ export function AddOrderForm({ onAdded }: { onAdded(id: string): void }) {
         </div>
       </div>
       <div className="form-actions">
-        <button type="submit" className="primary" disabled={add.isPending}>
-          {add.isPending ? "Adding…" : "Add order"}
+        <button type="submit" className="primary" disabled={save.isPending}>
+          {editing ? (save.isPending ? "Saving…" : "Save changes") : save.isPending ? "Adding…" : "Add order"}
         </button>
+        {onCancel ? (
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+        ) : null}
       </div>
     </form>
   );
