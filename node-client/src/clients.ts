@@ -6,6 +6,7 @@ import { LogService } from "../../gen/log/v1/log_pb.js";
 import { NodeService } from "../../gen/node/v1/node_pb.js";
 import { OrderService } from "../../gen/order/v1/order_pb.js";
 import { bearerTokenInterceptor } from "./bearer-token.ts";
+import { cancelOnBreak } from "./cancel-on-break.ts";
 import { createBalancedTransport, type BalancedTransport } from "./discovery/balanced-transport.ts";
 import { createEtcdClient } from "./discovery/etcd-client.ts";
 import { createTransport, type HttpVersion, type Protocol } from "./transport.ts";
@@ -120,12 +121,14 @@ export function createClients(options: ClientsOptions): Clients {
       etcd.close();
     };
   }
+  // Leaving a `for await` over a stream early cancels the call (see cancel-on-break.ts).
+  const client = <T extends DescService>(service: T) => cancelOnBreak(service, createClient(service, transportFor(service)));
   return {
-    orders: createClient(OrderService, transportFor(OrderService)),
-    log: createClient(LogService, transportFor(LogService)),
-    nodes: createClient(NodeService, transportFor(NodeService)),
-    health: createClient(Health, transportFor(Health)),
-    reflection: createClient(ServerReflection, transportFor(ServerReflection)),
+    orders: client(OrderService),
+    log: client(LogService),
+    nodes: client(NodeService),
+    health: client(Health),
+    reflection: client(ServerReflection),
     close,
   };
 }
