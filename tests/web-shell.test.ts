@@ -103,6 +103,5 @@ test("every page fits a phone screen", async (t) => {
     assert.ok(overflow <= 0, `${path} is ${overflow}px wider than the phone screen`);
     await w.screenshot(`phone-${name}`);
   }
-  w.allow(/status of (501|404)/); // services still UNIMPLEMENTED answer 501/404 over Connect
   w.assertNoProblems();
 });

@@ -36,7 +36,7 @@ export function LogPage() {
             </div>
             <div>
               <dt>Records</dt>
-              <dd>{o.empty ? "empty" : (o.nextOffset - o.lowestOffset).toString()}</dd>
+              <dd>{o.empty ? "0" : (o.nextOffset - o.lowestOffset).toString()}</dd>
             </div>
           </dl>
         ) : null}
