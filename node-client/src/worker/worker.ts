@@ -161,14 +161,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         signal: rt.stop.signal,
       });
       emit({ event: "task-started", taskId: task.id, attempt: task.attempt });
-      client.startTask({ workerId: id, taskId: task.id, attempt: task.attempt }, { timeoutMs: 10_000 }).catch((err) => {
-        // The master gave the task to someone else or it was cancelled: stop it, drop its result.
-        if (ConnectError.from(err).code === Code.FailedPrecondition) {
-          rt.abandoned = true;
-          rt.stop.abort(cancelled);
-        }
-      });
+      // Awaited before the result is reported, so the master always sees
+      // RUNNING before the final state.
+      const acknowledged = client
+        .startTask({ workerId: id, taskId: task.id, attempt: task.attempt }, { timeoutMs: 10_000 })
+        .catch((err) => {
+          // The master gave the task to someone else or it was cancelled: stop it, drop its result.
+          if (ConnectError.from(err).code === Code.FailedPrecondition) {
+            rt.abandoned = true;
+            rt.stop.abort(cancelled);
+          }
+        });
       const out = await running;
+      await acknowledged;
       if (rt.abandoned) return;
       if (out.spawnError) return report(task, TaskState.FAILED, `could not start ${program}: ${out.spawnError}`, out);
       if (out.stopped === giveBack) {
