@@ -46,7 +46,7 @@ test("kill -9 of one instance under steady idempotent calls: zero failed calls, 
   const { transport, client } = balanced(prefix);
   t.after(() => transport.close());
   await transport.ready();
-  const load = steadyLoad(() => client.getOrder({ id: "102" }, { timeoutMs: 10_000 }));
+  const load = steadyLoad(() => client.getOrder({ id: "102" }, { timeoutMs: 10_000 }), 8);
   const victim = three[1]!;
   await eventually(() => servedCount(victim.logs, getOrder) >= 20, 15_000, "victim serves calls");
   victim.child.kill("SIGKILL");

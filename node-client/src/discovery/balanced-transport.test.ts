@@ -30,8 +30,9 @@ async function startTestServer(name: string): Promise<TestServer> {
   const handler = connectNodeAdapter({
     routes(router) {
       router.service(OrderService, {
-        getOrder(req) {
+        async getOrder(req, ctx) {
           count("getOrder");
+          if (req.id === "slow") await new Promise((r) => ctx.signal.addEventListener("abort", r));
           return { order: { id: req.id, description: name } };
         },
         addOrder(req) {
@@ -147,6 +148,18 @@ test("the call's deadline is respected across retries", async (t) => {
     client.getOrder({ id: "1" }, { timeoutMs: 300 }),
     (e: ConnectError) => e.code === Code.DeadlineExceeded,
   );
+});
+
+test("a call the caller cancels is not retried", async (t) => {
+  reset();
+  const { transport, client, attempts } = balanced(servers.map((s) => s.address));
+  t.after(() => transport.close());
+  const ac = new AbortController();
+  const call = client.getOrder({ id: "slow" }, { signal: ac.signal });
+  while (servers.every((s) => s.calls.get("getOrder") === undefined)) await new Promise((r) => setImmediate(r));
+  ac.abort();
+  await assert.rejects(call, (e: ConnectError) => e.code === Code.Canceled);
+  assert.equal(attempts.length, 1);
 });
 
 test("no endpoints: UNAVAILABLE after waiting for some", async (t) => {

@@ -30,7 +30,7 @@ test("classification of failures", async (t) => {
     { name: "server says UNAVAILABLE", err: new ConnectError("server is shutting down", Code.Unavailable), before: false, conn: false, retryGet: true, retryAdd: false },
     { name: "application error", err: new ConnectError("no order 9", Code.NotFound), before: false, conn: false, retryGet: false, retryAdd: false },
     { name: "deadline", err: new ConnectError("deadline", Code.DeadlineExceeded), before: false, conn: false, retryGet: false, retryAdd: false },
-    { name: "canceled by the caller", err: wrapped(Code.Canceled, nodeError("ECONNRESET")), before: false, conn: true, retryGet: false, retryAdd: false },
+    { name: "http/2 stream canceled (peer died)", err: new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled), before: false, conn: false, retryGet: true, retryAdd: false },
     { name: "plain Error", err: new Error("boom"), before: false, conn: false, retryGet: false, retryAdd: false },
   ];
   for (const c of cases) {

@@ -67,13 +67,15 @@ export function isConnectionFailure(err: unknown): boolean {
 /**
  * Whether a failed call may be sent again to another endpoint: always when
  * it failed before processing; for NO_SIDE_EFFECTS / IDEMPOTENT methods
- * also when it failed with UNAVAILABLE or its connection broke mid-call.
- * Never for CANCELED or DEADLINE_EXCEEDED (the caller's limits).
+ * also when it failed with UNAVAILABLE, its connection broke mid-call, or
+ * its HTTP/2 stream was canceled (what a peer that died mid-call looks
+ * like). Never for DEADLINE_EXCEEDED. A caller's own cancellation is not
+ * visible in the error: the transport checks the caller's signal first.
  */
 export function isRetryable(err: unknown, method: DescMethod): boolean {
   const ce = ConnectError.from(err);
-  if (ce.code === Code.Canceled || ce.code === Code.DeadlineExceeded) return false;
+  if (ce.code === Code.DeadlineExceeded) return false;
   if (failedBeforeProcessing(err)) return true;
   if (!isIdempotent(method)) return false;
-  return ce.code === Code.Unavailable || isConnectionFailure(err);
+  return ce.code === Code.Unavailable || ce.code === Code.Canceled || isConnectionFailure(err);
 }
