@@ -1,0 +1,110 @@
+// A minimal gRPC-over-HTTP/2 client for the streaming benches: it sends
+// pre-encoded request messages and only counts the response messages (it
+// walks the 5-byte length prefixes, never decodes protobuf). Hand-written on
+// purpose: a full client (connect-node, grpc-js) spends more CPU per message
+// than the servers being compared, so it would measure itself, not them.
+import http2 from "node:http2";
+
+/** Length-prefixes one encoded protobuf message (gRPC envelope, uncompressed). */
+export function envelope(message: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(5 + message.length);
+  b[0] = 0;
+  b.writeUInt32BE(message.length, 1);
+  b.set(message, 5);
+  return b;
+}
+
+/** Counts gRPC response messages as data arrives, across chunk boundaries. */
+class EnvelopeCounter {
+  messages = 0;
+  bytes = 0;
+  #header = Buffer.alloc(5);
+  #headerBytes = 0;
+  #remaining = -1;
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#remaining > 0) {
+        const take = Math.min(this.#remaining, chunk.length - i);
+        i += take;
+        this.#remaining -= take;
+        if (this.#remaining === 0) {
+          this.messages++;
+          this.#remaining = -1;
+        }
+        continue;
+      }
+      this.#header[this.#headerBytes++] = chunk[i++]!;
+      if (this.#headerBytes === 5) {
+        this.#headerBytes = 0;
+        this.#remaining = this.#header.readUInt32BE(1);
+        if (this.#remaining === 0) {
+          this.messages++;
+          this.#remaining = -1;
+        }
+      }
+    }
+  }
+}
+
+export interface StreamResult {
+  messages: number;
+  seconds: number;
+  status: string | undefined;
+}
+
+/**
+ * Calls `path` on `baseUrl`: writes each request envelope (respecting HTTP/2
+ * flow control) until `requests` ends or `untilMessages` responses arrived.
+ */
+export async function grpcStreamCall(
+  baseUrl: string,
+  path: string,
+  requests: Iterable<Buffer>,
+  untilMessages = Infinity,
+): Promise<StreamResult> {
+  const session = http2.connect(baseUrl);
+  session.on("error", () => {});
+  try {
+    const start = performance.now();
+    const stream = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    const counter = new EnvelopeCounter();
+    let status: string | undefined;
+    let writing = true;
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on("data", (chunk: Buffer) => {
+        counter.push(chunk);
+        if (counter.messages >= untilMessages) {
+          writing = false;
+          resolve();
+        }
+      });
+      stream.on("trailers", (headers) => (status = String(headers["grpc-status"])));
+      stream.on("response", (headers) => {
+        if (headers["grpc-status"] !== undefined) status = String(headers["grpc-status"]);
+      });
+      stream.on("end", resolve);
+      stream.on("error", reject);
+    });
+    let n = 0;
+    for (const req of requests) {
+      if (!writing) break;
+      if (!stream.write(req)) await new Promise((resolve) => stream.once("drain", resolve));
+      else if (++n % 64 === 0) await new Promise((resolve) => setImmediate(resolve)); // let responses in
+    }
+    if (writing) stream.end();
+    await done;
+    const seconds = (performance.now() - start) / 1000;
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    return { messages: counter.messages, seconds, status };
+  } finally {
+    session.close();
+    session.destroy();
+  }
+}

@@ -1,0 +1,301 @@
+// Benchmark of the commit log (LogService) — not a test. In one run:
+//  - raw: framed records appended to a file with plain fs.writeSync, one write per record
+//  - the real server (node server/src/main.ts) under each --log-fsync policy:
+//    Produce (64 concurrent callers, and 1 caller under "always" = one fsync per
+//    record) and ProduceStream, with 100-byte and 4-KiB records
+//  - ConsumeStream from offset 0 over 1,000,000 records
+//  - the reference: a @grpc/grpc-js server (bench/peers/grpc-log-server.ts)
+//    streaming the same messages from memory, measured with the same client
+// The server runs on core 1, this process (the client) on core 0.
+//
+//   node bench/log.ts [--seconds 3] [--records 1000000] [--quick]
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { toBinary, create } from "@bufbuild/protobuf";
+import { ConsumeStreamRequestSchema, LogService, ProduceStreamRequestSchema } from "../gen/log/v1/log_pb.js";
+import { envelope, grpcStreamCall } from "./grpc-h2-client.ts";
+import { encodeFrame, frameHeaderBytes } from "../server/src/log/store.ts";
+import { openCommitLog } from "../server/src/log/log.ts";
+import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "3" },
+    records: { type: "string", default: "1000000" },
+    quick: { type: "boolean", default: false },
+  },
+});
+const seconds = flags.quick ? 1 : Number(flags.seconds);
+const consumeRecords = flags.quick ? 100_000 : Number(flags.records);
+const sizes = [100, 4096];
+const pinned = os.availableParallelism() >= 2;
+
+function pin(pid: number, core: number) {
+  if (!pinned) return;
+  try {
+    execFileSync("taskset", ["-a", "-cp", String(core), String(pid)], { stdio: "ignore" });
+  } catch {
+    // taskset missing: run unpinned
+  }
+}
+
+interface Row {
+  name: string;
+  records: number;
+  seconds: number;
+  valueBytes: number;
+  /** Server process CPU seconds (user + system, all threads) during the run. */
+  serverCpu?: number;
+  note?: string;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs `fn` and adds the server's CPU time to its result. */
+async function measured<T extends { records: number; seconds: number }>(pid: number, fn: () => Promise<T>): Promise<T & { serverCpu: number }> {
+  const before = cpuSeconds(pid);
+  const result = await fn();
+  return { ...result, serverCpu: cpuSeconds(pid) - before };
+}
+const rows: Row[] = [];
+const rawRates = new Map<number, number>();
+
+function report(row: Row) {
+  rows.push(row);
+  const rate = row.records / row.seconds;
+  const mb = (rate * row.valueBytes) / 1e6;
+  const raw = rawRates.get(row.valueBytes);
+  console.log(
+    `${row.name.padEnd(58)} ${Math.round(rate).toString().padStart(9)} rec/s ${mb.toFixed(1).padStart(7)} MB/s` +
+      (raw ? `  ×raw ${(rate / raw).toFixed(3)}` : "") +
+      (row.serverCpu !== undefined ? `  server CPU ${((row.serverCpu / row.records) * 1e6).toFixed(1)} µs/rec` : "") +
+      (row.note ? `  ${row.note}` : ""),
+  );
+}
+
+/** Plain fs: one writeSync per framed record, no fsync. */
+function rawAppend(valueBytes: number, dir: string) {
+  const file = path.join(dir, `raw-${valueBytes}.store`);
+  const fd = fs.openSync(file, "w");
+  const value = Buffer.alloc(valueBytes, 0x61);
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 1000; i++) {
+      const frame = Buffer.allocUnsafe(frameHeaderBytes + valueBytes);
+      encodeFrame(value, frame, 0);
+      fs.writeSync(fd, frame);
+    }
+    n += 1000;
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  rawRates.set(valueBytes, n / elapsed);
+  report({ name: `raw fs.writeSync framed records, ${valueBytes} B`, records: n, seconds: elapsed, valueBytes });
+}
+
+/** The engine alone, in this process: `appenders` concurrent append loops. */
+async function engineAppend(dir: string, fsync: "always" | "interval" | "never", valueBytes: number, appenders: number) {
+  const log = await openCommitLog(path.join(dir, `engine-${fsync}-${valueBytes}-${appenders}`), { fsync });
+  const value = Buffer.alloc(valueBytes, 0x64);
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: appenders }, async () => {
+      while (performance.now() < end) {
+        await log.append(value);
+        n++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  await log.close();
+  return { records: n, seconds: elapsed };
+}
+
+async function startSwitchboard(fsync: string): Promise<ServerProcess> {
+  const server = await startServerProcess({
+    args: ["--services", "log", "--no-request-log", "--log-level", "info", "--log-fsync", fsync],
+  });
+  pin(server.pid, 1);
+  return server;
+}
+
+async function startPeer(count: number, valueBytes: number): Promise<{ url: string; pid: number; stop(): void }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, "peers/grpc-log-server.ts"), String(count), String(valueBytes)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`grpc-js peer exited (${code})`)));
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const m = /^port (\d+)$/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  pin(child.pid!, 1);
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill("SIGKILL") };
+}
+
+const client = (url: string) => createClient(LogService, createGrpcTransport({ baseUrl: url }));
+
+/** `callers` concurrent unary Produce loops for `seconds`. */
+async function produceUnary(c: Client<typeof LogService>, valueBytes: number, callers: number, secs = seconds) {
+  const value = Buffer.alloc(valueBytes, 0x62);
+  const end = performance.now() + secs * 1000;
+  const start = performance.now();
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < end) {
+        await c.produce({ record: { value } });
+        n++;
+      }
+    }),
+  );
+  return { records: n, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * One ProduceStream (raw HTTP/2 client) sending records for `seconds`, or
+ * `limit` records, counting acknowledgements.
+ */
+async function produceStream(url: string, valueBytes: number, limit = Infinity) {
+  const req = envelope(toBinary(ProduceStreamRequestSchema, create(ProduceStreamRequestSchema, { record: { value: Buffer.alloc(valueBytes, 0x63) } })));
+  const end = performance.now() + seconds * 1000;
+  function* requests() {
+    for (let sent = 0; sent < limit && (limit !== Infinity || performance.now() < end); sent++) yield req;
+  }
+  const r = await grpcStreamCall(url, "/log.v1.LogService/ProduceStream", requests());
+  if (r.status !== "0") throw new Error(`ProduceStream ended with grpc-status ${r.status}`);
+  return { records: r.messages, seconds: r.seconds };
+}
+
+/** ConsumeStream from 0 (raw HTTP/2 client) until `expect` records arrived. */
+async function consumeAll(url: string, expect: number) {
+  const req = envelope(toBinary(ConsumeStreamRequestSchema, create(ConsumeStreamRequestSchema, { offset: 0n, stopAtEnd: true })));
+  const r = await grpcStreamCall(url, "/log.v1.LogService/ConsumeStream", [req], expect);
+  if (r.messages < expect) throw new Error(`ConsumeStream ended after ${r.messages} of ${expect} records (grpc-status ${r.status})`);
+  return { records: r.messages, seconds: r.seconds };
+}
+
+pin(process.pid, 0);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-log-"));
+console.log(`# LogService bench — ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length}× ${os.cpus()[0]?.model}, ${seconds}s per run${pinned ? ", server on core 1, client on core 0" : ""}\n`);
+try {
+  for (const size of sizes) rawAppend(size, tmp);
+  for (const size of sizes) {
+    const one = await engineAppend(tmp, "always", size, 1);
+    report({ name: `engine append fsync=always, 1 appender, ${size} B`, ...one, valueBytes: size });
+    const many = await engineAppend(tmp, "always", size, 64);
+    report({
+      name: `engine append fsync=always, 64 appenders, ${size} B`,
+      ...many,
+      valueBytes: size,
+      note: `= ${(many.records / many.seconds / (one.records / one.seconds)).toFixed(1)}× one fsync per record`,
+    });
+    report({ name: `engine append fsync=interval, 64 appenders, ${size} B`, ...(await engineAppend(tmp, "interval", size, 64)), valueBytes: size });
+  }
+
+  for (const fsync of ["always", "interval", "never"]) {
+    const server = await startSwitchboard(fsync);
+    try {
+      const c = client(server.url);
+      await produceUnary(c, 100, 8, 0.5); // warm-up
+      for (const size of sizes) {
+        if (fsync === "always") {
+          const one = await measured(server.pid, () => produceUnary(c, size, 1));
+          report({ name: `Produce fsync=always, 1 caller (one fsync per record), ${size} B`, ...one, valueBytes: size });
+          const many = await measured(server.pid, () => produceUnary(c, size, 64));
+          report({
+            name: `Produce fsync=always, 64 callers (group commit), ${size} B`,
+            ...many,
+            valueBytes: size,
+            note: `= ${(many.records / many.seconds / (one.records / one.seconds)).toFixed(1)}× one fsync per record`,
+          });
+        } else {
+          report({ name: `Produce fsync=${fsync}, 64 callers, ${size} B`, ...(await measured(server.pid, () => produceUnary(c, size, 64))), valueBytes: size });
+        }
+        report({ name: `ProduceStream fsync=${fsync}, 1 stream, ${size} B`, ...(await measured(server.pid, () => produceStream(server.url, size))), valueBytes: size });
+      }
+    } finally {
+      await server.cleanup();
+    }
+  }
+
+  // Same client against the grpc-js peer's ProduceStream (memory only).
+  for (const size of sizes) {
+    const peer = await startPeer(0, size);
+    try {
+      await produceStream(peer.url, size, 10_000);
+      report({ name: `ProduceStream grpc-js peer (memory), 1 stream, ${size} B`, ...(await measured(peer.pid, () => produceStream(peer.url, size))), valueBytes: size });
+    } finally {
+      peer.stop();
+    }
+  }
+
+  // ConsumeStream over `consumeRecords` 100-byte records, alternating switchboard and peer.
+  const server = await startSwitchboard("interval");
+  const peer = await startPeer(consumeRecords, 100);
+  try {
+    const fillStart = performance.now();
+    const per = Math.ceil(consumeRecords / 4);
+    await Promise.all([0, 1, 2, 3].map((i) => produceStream(server.url, 100, Math.min(per, consumeRecords - i * per))));
+    console.log(`(filled ${consumeRecords} records in ${((performance.now() - fillStart) / 1000).toFixed(1)} s)`);
+    for (let round = 0; round < 2; round++) {
+      const s = await measured(server.pid, () => consumeAll(server.url, consumeRecords));
+      report({ name: `ConsumeStream from 0, ${consumeRecords} records, 100 B (round ${round + 1})`, ...s, valueBytes: 100 });
+      const p = await measured(peer.pid, () => consumeAll(peer.url, consumeRecords));
+      report({
+        name: `ConsumeStream grpc-js peer (memory), 100 B (round ${round + 1})`,
+        ...p,
+        valueBytes: 100,
+        note: `switchboard/peer = ${(p.seconds / s.seconds).toFixed(2)}`,
+      });
+    }
+  } finally {
+    peer.stop();
+    await server.cleanup();
+  }
+  summary();
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+/** The goals of issue 3, from the rows above (best round of each side). */
+function summary() {
+  const best = (prefix: string) =>
+    rows.filter((r) => r.name.startsWith(prefix)).sort((a, b) => b.records / b.seconds - a.records / a.seconds)[0];
+  const rate = (r: Row | undefined) => (r ? r.records / r.seconds : NaN);
+  const cpu = (r: Row | undefined) => (r?.serverCpu !== undefined ? (r.serverCpu / r.records) * 1e6 : NaN);
+  const line = (goal: string, a: Row | undefined, b: Row | undefined) =>
+    console.log(
+      `${goal.padEnd(58)} throughput ratio ${(rate(a) / rate(b)).toFixed(2)}   server CPU per record ${cpu(a).toFixed(1)} vs ${cpu(b).toFixed(1)} µs (ratio ${(cpu(b) / cpu(a)).toFixed(2)})`,
+    );
+  console.log("\n## Goals (ratio ≥ 1.0 means switchboard is at least as fast)");
+  line("ConsumeStream vs grpc-js from memory", best("ConsumeStream from 0"), best("ConsumeStream grpc-js"));
+  for (const size of sizes) {
+    line(`ProduceStream fsync=interval vs grpc-js, ${size} B`, best(`ProduceStream fsync=interval, 1 stream, ${size} B`), best(`ProduceStream grpc-js peer (memory), 1 stream, ${size} B`));
+  }
+  for (const size of sizes) {
+    const many = best(`Produce fsync=always, 64 callers (group commit), ${size} B`);
+    const one = best(`Produce fsync=always, 1 caller (one fsync per record), ${size} B`);
+    console.log(`${`group commit: 64 callers vs one fsync per record, ${size} B`.padEnd(58)} ${(rate(many) / rate(one)).toFixed(1)}× (goal ≥ 10×)`);
+  }
+}
