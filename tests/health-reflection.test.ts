@@ -26,6 +26,7 @@ describe("reflection through buf curl", () => {
       const list = await buf(["curl", ...grpcFlags(), "--reflect-protocol", proto, "--list-services", server.url]);
       assert.equal(list.code, 0, list.stderr);
       assert.deepEqual(list.stdout.trim().split("\n").sort(), [
+        "cluster.v1.ClusterService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
