@@ -343,7 +343,8 @@ export class NodeMaster {
       this.#requeueOrFail(t, req.reason || `given back by worker ${req.workerId}`);
     } else {
       t.result = req.result;
-      this.#change(t, req.state, { reason: req.reason });
+      // An empty reason (success) keeps the last re-queue reason visible.
+      this.#change(t, req.state, { reason: req.reason || undefined });
     }
     this.#schedule();
   }
