@@ -156,7 +156,7 @@ function serve(
   ex.body.on("data", (chunk: Buffer) => {
     if (done) return;
     received += chunk.length;
-    if (received > opts.readMaxBytes) return fail(tooLarge(received, opts.readMaxBytes));
+    if (received > opts.readMaxBytes) return fail(tooLarge(undefined, opts.readMaxBytes));
     chunks.push(chunk);
   });
   ex.body.on("end", () => {
@@ -191,8 +191,10 @@ function serve(
   };
 }
 
-function tooLarge(size: number, max: number): ConnectError {
-  return new ConnectError(`message size ${size} is larger than configured readMaxBytes ${max}`, Code.ResourceExhausted);
+/** connect's wording: with the size when content-length declared it, without when reading ran over. */
+function tooLarge(size: number | undefined, max: number): ConnectError {
+  const what = size === undefined ? "message size" : `message size ${size}`;
+  return new ConnectError(`${what} is larger than configured readMaxBytes ${max}`, Code.ResourceExhausted);
 }
 
 function noop(): void {}
