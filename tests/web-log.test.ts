@@ -85,6 +85,20 @@ for (const transport of transports) {
       assert.deepEqual(await offsetsShown(), [start, start + 1n, start + 2n, start + 3n, start + 4n]);
     });
 
+    await t.test("a hidden tab closes the tail's stream and resumes it when shown", async () => {
+      const isTail = (r: { url(): string }) => r.url().endsWith("/log.v1.LogService/ConsumeStream");
+      const closed = page.waitForEvent("requestfailed", isTail);
+      await setHidden(true);
+      assert.match((await closed).failure()?.errorText ?? "", /ABORTED/);
+      await log.produce({ record: { value: encoder.encode(`while hidden ${transport}`) } });
+      const reopened = page.waitForRequest(isTail);
+      await setHidden(false);
+      await reopened;
+      await rows.filter({ hasText: `while hidden ${transport}` }).waitFor();
+      await page.getByTestId("tail-status").getByText("Live").waitFor();
+      assert.deepEqual(await offsetsShown(), [start, start + 1n, start + 2n, start + 3n, start + 4n, start + 5n]);
+    });
+
     await t.test("one offset is read back", async () => {
       await page.getByLabel("Offset", { exact: true }).fill(String(start + 2n));
       await page.getByRole("button", { name: "Read" }).click();
@@ -96,6 +110,16 @@ for (const transport of transports) {
       for (const type of w.rpcContentTypes) assert.match(type, contentTypes[transport]);
       w.assertNoProblems();
     });
+
+    /** Simulates the tab being hidden or shown (what the browser does when you switch tabs). */
+    async function setHidden(hidden: boolean): Promise<void> {
+      await page.evaluate(
+        hidden
+          ? `Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+             document.dispatchEvent(new Event("visibilitychange"));`
+          : `delete document.visibilityState; document.dispatchEvent(new Event("visibilitychange"));`,
+      );
+    }
 
     async function offsetsShown(): Promise<bigint[]> {
       return (await rows.locator("td:first-child").allTextContents()).map((s) => BigInt(s));

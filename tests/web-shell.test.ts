@@ -84,6 +84,27 @@ test("a server that goes down shows a banner that clears when it is back", async
   w.assertNoProblems();
 });
 
+test("a server that hosts only orders says so on the log and cluster pages", async (t) => {
+  const server = await startServerProcess({ args: ["--web-dir", webDir, "--no-request-log", "--services", "order"] });
+  t.after(() => server.cleanup());
+  // gRPC-Web answers errors with HTTP 200, so Chromium logs nothing for them.
+  const w = await openPage(browser, { baseUrl: server.url, transport: "grpc-web" });
+  t.after(() => w.close());
+  const { page } = w;
+  await page.goto("/log");
+  await page.locator("#offsets").getByText("This server does not provide this service (unimplemented).").waitFor();
+  await page.goto("/cluster");
+  await page.locator("#workers").getByText("This server does not provide this service").waitFor();
+  await page.locator("#tasks").getByText("This server does not provide this service").waitFor();
+  const health = page.getByTestId("service-health");
+  await health.filter({ hasText: "Orders" }).getByText("serving").waitFor();
+  await health.filter({ hasText: "Commit log" }).getByText("not hosted").waitFor();
+  await health.filter({ hasText: "Tasks & workers" }).getByText("not hosted").waitFor();
+  await page.locator("#instances").getByText("The service registry is off").waitFor();
+  await w.screenshot("cluster-orders-only");
+  w.assertNoProblems();
+});
+
 test("every page fits a phone screen", async (t) => {
   const server = await startServerProcess({ args: ["--web-dir", webDir, "--no-request-log"] });
   t.after(() => server.cleanup());

@@ -58,3 +58,13 @@ export function describeOutOfRange(range: OffsetOutOfRange): string {
     ? `Offset ${range.requestedOffset} is out of range: the log is empty (the next record gets offset ${range.nextOffset}).`
     : `Offset ${range.requestedOffset} is out of range: the log holds offsets ${range.lowestOffset} to ${range.highestOffset}.`;
 }
+
+/**
+ * refetchInterval for polled queries: keep polling while things work or the
+ * server is unreachable (it may come back), stop after a final answer such
+ * as UNIMPLEMENTED, which would only repeat the same error.
+ */
+export function pollEvery(ms: number) {
+  return (query: { state: { error: unknown } }): number | false =>
+    query.state.error && !isUnreachable(query.state.error) ? false : ms;
+}

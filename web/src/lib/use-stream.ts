@@ -1,5 +1,5 @@
 import { ConnectError } from "@connectrpc/connect";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { isUnreachable } from "./errors.ts";
 
 export type StreamStatus = "idle" | "live" | "reconnecting" | "done" | "error";
@@ -23,8 +23,24 @@ export interface StreamOptions<T> {
   onMessage(message: T): void;
   /** Called before each (re)connect, e.g. to reset state on a fresh subscription. */
   onOpen?(attempt: number): void;
-  /** Re-open after the server went away or stopped the stream (UNAVAILABLE), with backoff. */
+  /**
+   * A long-lived stream: re-open after the server went away or stopped the
+   * stream (UNAVAILABLE), with backoff; and close it while the tab is hidden,
+   * re-opening when it is shown. Over HTTP/1.1 a browser opens at most 6
+   * connections per server, shared by all tabs; every open stream holds one.
+   * Callers resume from their own position (or get a fresh snapshot).
+   */
   reconnect?: boolean;
+}
+
+function subscribeVisibility(onChange: () => void): () => void {
+  document.addEventListener("visibilitychange", onChange);
+  return () => document.removeEventListener("visibilitychange", onChange);
+}
+
+/** Whether the tab is visible. */
+export function usePageVisible(): boolean {
+  return useSyncExternalStore(subscribeVisibility, () => document.visibilityState !== "hidden");
 }
 
 /**
@@ -37,7 +53,8 @@ export function useServerStream<T>(options: StreamOptions<T>): StreamState {
   const latest = useRef(options);
   latest.current = options;
   const [state, setState] = useState<StreamState>({ status: "idle", error: undefined });
-  const { key } = options;
+  const visible = usePageVisible();
+  const key = options.reconnect && !visible ? null : options.key;
 
   useEffect(() => {
     if (key === null) {

@@ -1,10 +1,10 @@
-import { useQuery } from "@connectrpc/connect-query";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { useQuery } from "@connectrpc/connect-query";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "@gen/grpc/health/v1/health_pb.js";
 import { Badge, Panel } from "../../components/status.tsx";
-import { describeError } from "../../lib/errors.ts";
+import { describeError, pollEvery } from "../../lib/errors.ts";
 
-/** The services a Switchboard server can host, with what they do. */
+/** The services a Switchboard server can host. */
 const services = [
   { name: "", label: "Server (overall)" },
   { name: "order.v1.OrderService", label: "Orders" },
@@ -12,7 +12,12 @@ const services = [
   { name: "node.v1.NodeService", label: "Tasks & workers" },
 ];
 
-/** grpc.health.v1 Check for the server and each service. */
+/**
+ * grpc.health.v1 Check for the server and each service, polled. (Not one
+ * Watch stream per service: over HTTP/1.1 a browser opens at most 6
+ * connections per server, and long-lived streams would use them up.)
+ * NOT_FOUND means the server does not host the service; polling stops then.
+ */
 export function ServerHealth() {
   return (
     <Panel title="Server health" id="health">
@@ -26,7 +31,7 @@ export function ServerHealth() {
 }
 
 function ServiceHealth({ name, label }: { name: string; label: string }) {
-  const check = useQuery(Health.method.check, { service: name }, { refetchInterval: 4000, retry: false });
+  const check = useQuery(Health.method.check, { service: name }, { refetchInterval: pollEvery(4000), retry: false });
   let badge;
   if (check.isPending) badge = <Badge tone="muted">checking…</Badge>;
   else if (check.isError) {
@@ -50,7 +55,7 @@ function ServiceHealth({ name, label }: { name: string; label: string }) {
       );
   }
   return (
-    <li>
+    <li data-testid="service-health">
       <span>
         {label}
         {name ? <small className="mono muted"> {name}</small> : null}

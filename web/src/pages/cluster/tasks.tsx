@@ -1,6 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { useQuery, useTransport } from "@connectrpc/connect-query";
-import { useMemo, useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import { NodeService, TaskState, type Task } from "@gen/node/v1/node_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
 import { formatDuration, formatTime, timestampDate } from "../../lib/format.ts";
@@ -23,7 +23,7 @@ const maxTasks = 50;
 /**
  * The task list: the newest tasks from ListTasks, kept current by WatchTasks
  * (every state change, merged by task id). After a reconnect the list is
- * fetched again, so changes made while disconnected are not missed.
+ * fetched again, so changes made while disconnected (or hidden) are not missed.
  */
 export function Tasks() {
   const transport = useTransport();
@@ -31,11 +31,13 @@ export function Tasks() {
   const client = useMemo(() => createClient(NodeService, transport), [transport]);
   const list = useQuery(NodeService.method.listTasks, { pageSize: maxTasks });
   const [updates, setUpdates] = useState<Map<string, Task>>(new Map());
+  const opens = useRef(0);
   const stream = useServerStream({
     key: list.isError ? null : kind,
     reconnect: true,
-    onOpen: (attempt) => {
-      if (attempt > 0) void list.refetch();
+    onOpen: () => {
+      // Re-opened (reconnect, tab shown again): changes may have been missed.
+      if (opens.current++ > 0) void list.refetch();
     },
     open: ({ signal, onHeader }) => client.watchTasks({ sendInitial: true }, { signal, onHeader }),
     onMessage: (res) => {

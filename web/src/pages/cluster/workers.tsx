@@ -1,6 +1,7 @@
 import { useQuery } from "@connectrpc/connect-query";
 import { NodeService, NodeStatus } from "@gen/node/v1/node_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
+import { pollEvery } from "../../lib/errors.ts";
 import { formatAgo } from "../../lib/format.ts";
 
 const statusView: Record<NodeStatus, { tone: Tone; label: string }> = {
@@ -12,7 +13,7 @@ const statusView: Record<NodeStatus, { tone: Tone; label: string }> = {
 
 /** Workers from ListNodes, refreshed every 2 s. */
 export function Workers() {
-  const nodes = useQuery(NodeService.method.listNodes, {}, { refetchInterval: 2000 });
+  const nodes = useQuery(NodeService.method.listNodes, {}, { refetchInterval: pollEvery(2000) });
   let body;
   if (nodes.isPending) body = <Loading />;
   else if (nodes.isError) body = <ErrorMessage error={nodes.error} prefix="Cannot list the workers" />;

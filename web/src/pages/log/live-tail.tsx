@@ -79,6 +79,7 @@ export function LiveTail({ lowest }: { lowest: bigint | undefined }) {
   else if (stream.status === "live") badge = <Badge tone="ok">Live</Badge>;
   else if (stream.status === "reconnecting") badge = <Badge tone="warn">Reconnecting…</Badge>;
   else if (stream.status === "error") badge = <Badge tone="bad">Stopped by error</Badge>;
+  else if (stream.status === "idle") badge = <Badge tone="warn">Paused while hidden</Badge>;
   else badge = <Badge tone="muted">Ended</Badge>;
 
   const range = stream.status === "error" ? offsetOutOfRangeOf(stream.error) : undefined;

@@ -1,13 +1,14 @@
 import { LogService } from "@gen/log/v1/log_pb.js";
 import { useQuery } from "@connectrpc/connect-query";
 import { ErrorMessage, Loading, Panel } from "../../components/status.tsx";
+import { pollEvery } from "../../lib/errors.ts";
 import { ProduceForm } from "./produce-form.tsx";
 import { ReadOffset } from "./read-offset.tsx";
 import { LiveTail } from "./live-tail.tsx";
 
 /** Log: the offsets, produce, read one offset, and a live tail. */
 export function LogPage() {
-  const offsets = useQuery(LogService.method.getOffsets, {}, { refetchInterval: 3000 });
+  const offsets = useQuery(LogService.method.getOffsets, {}, { refetchInterval: pollEvery(3000) });
   const o = offsets.data;
   return (
     <div className="page">
