@@ -122,6 +122,15 @@ test("every page fits a phone screen", async (t) => {
     await page.locator(loaded).first().waitFor();
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     assert.ok(overflow <= 0, `${path} is ${overflow}px wider than the phone screen`);
+    // Every control has an accessible name (a <label>, aria-label or button text).
+    const unnamed = await page.evaluate<string[]>(`[...document.querySelectorAll("input, textarea, select, button")]
+      .filter((el) => {
+        const labels = el.labels ? [...el.labels].map((l) => l.textContent).join("") : "";
+        const name = labels || el.getAttribute("aria-label") || (el.tagName === "BUTTON" ? el.textContent : "");
+        return !name || !name.trim();
+      })
+      .map((el) => el.outerHTML)`);
+    assert.deepEqual(unnamed, [], `${path} has unlabelled controls`);
     await w.screenshot(`phone-${name}`);
   }
   w.assertNoProblems();
