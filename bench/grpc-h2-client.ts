@@ -108,3 +108,45 @@ export async function grpcStreamCall(
     session.destroy();
   }
 }
+
+/**
+ * `callers` concurrent loops of unary calls on one HTTP/2 connection for
+ * `seconds`, each waiting for its response (and grpc-status 0) before the next.
+ */
+export async function grpcUnaryLoops(
+  baseUrl: string,
+  path: string,
+  request: Buffer,
+  callers: number,
+  seconds: number,
+): Promise<{ records: number; seconds: number }> {
+  const session = http2.connect(baseUrl);
+  session.on("error", () => {});
+  const call = () =>
+    new Promise<void>((resolve, reject) => {
+      const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+      let status: string | undefined;
+      stream.on("response", (h) => h["grpc-status"] !== undefined && (status = String(h["grpc-status"])));
+      stream.on("trailers", (h) => (status = String(h["grpc-status"])));
+      stream.on("data", () => {});
+      stream.on("end", () => (status === "0" ? resolve() : reject(new Error(`${path}: grpc-status ${status}`))));
+      stream.on("error", reject);
+      stream.end(request);
+    });
+  try {
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: callers }, async () => {
+        while (performance.now() < end) {
+          await call();
+          n++;
+        }
+      }),
+    );
+    return { records: n, seconds: (performance.now() - start) / 1000 };
+  } finally {
+    session.close();
+  }
+}

@@ -208,6 +208,19 @@ test("many concurrent producers and live consumers see one gapless order", async
   }
 });
 
+test("a waiting ConsumeStream ends with DEADLINE_EXCEEDED at its deadline", async () => {
+  const client = grpcClient(LogService, server.url);
+  const { nextOffset } = await client.getOffsets({});
+  const started = Date.now();
+  await expectCode(
+    (async () => {
+      for await (const m of client.consumeStream({ offset: nextOffset }, { timeoutMs: 300 })) void m;
+    })(),
+    Code.DeadlineExceeded,
+  );
+  assert.ok(Date.now() - started >= 250, "it waited for the deadline, not less");
+});
+
 test("a waiting ConsumeStream ends with UNAVAILABLE when the server shuts down; records survive restart", async (t) => {
   const own = await startServerProcess({ args: ["--services", "log", "--no-request-log"] });
   t.after(() => own.cleanup());
