@@ -32,7 +32,8 @@ describe("NodeService: a master and two workers", () => {
     });
     const common = { serverUrl: server.url, token, capacity: 2, allow: ["echo", "sleep", "sh"], args: workerFlags };
     workerA = startWorkerProcess({ ...common, id: "worker-a", labels: { zone: "a" } });
-    workerB = startWorkerProcess({ ...common, id: "worker-b", labels: { zone: "b", gpu: "yes" } });
+    // worker-b talks the Connect protocol (HTTP/2), worker-a gRPC.
+    workerB = startWorkerProcess({ ...common, id: "worker-b", labels: { zone: "b", gpu: "yes" }, args: [...workerFlags, "--protocol", "connect"] });
     session = new Http2SessionManager(server.url);
     client = createClient(NodeService, createGrpcTransport({ baseUrl: server.url, sessionManager: session }));
     await Promise.all([workerA, workerB].map((w) => w.waitForEvent((e) => e.event === "connected")));

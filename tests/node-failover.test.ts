@@ -14,7 +14,9 @@ import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process
 import { eventually, watchToEnd, watchUntil } from "./harness/node-tasks.ts";
 
 const alive = (w: WorkerProcess) => w.child.exitCode === null && w.child.signalCode === null;
-const serverArgs = ["--services", "node", "--worker-timeout", "2000", "--no-request-log"];
+// A worker timeout long enough for workers to reconnect (backoff) to a
+// restarted master on a loaded machine; disconnects are noticed at once anyway.
+const serverArgs = ["--services", "node", "--worker-timeout", "8000", "--no-request-log"];
 
 describe("NodeService: failures", () => {
   let dataDir: string;
@@ -23,12 +25,13 @@ describe("NodeService: failures", () => {
   const sessions: Http2SessionManager[] = [];
   let client: Client<typeof NodeService>;
 
-  const startWorker = (id: string) => {
+  const startWorker = (id: string, extra: { labels?: Record<string, string>; args?: string[] } = {}) => {
     const w = startWorkerProcess({
       serverUrl: server.url,
       id,
       allow: ["echo", "sleep"],
-      args: ["--heartbeat-interval", "250ms", "--kill-grace", "500ms"],
+      labels: extra.labels,
+      args: ["--heartbeat-interval", "250ms", "--kill-grace", "500ms", ...(extra.args ?? [])],
     });
     workers.push(w);
     return w;
@@ -103,9 +106,14 @@ describe("NodeService: failures", () => {
       assert.equal(done.state, TaskState.SUCCEEDED, done.reason);
       assert.equal(done.attempt, 1);
     }
-    live.forEach((w, i) => {
-      assert.ok(w.events.filter((e) => e.event === "connected").length > connectedBefore[i]!, `${w.id} reconnected`);
-    });
+    // Both workers reconnect by themselves (a result can arrive before that: FinishTask is a plain call).
+    await Promise.all(
+      live.map((w, i) =>
+        eventually(() => (w.events.filter((e) => e.event === "connected").length > connectedBefore[i]! ? true : undefined), 30_000, `${w.id} to reconnect`),
+      ),
+    );
+    const online = (await client.listNodes({})).nodes.filter((n) => n.status === NodeStatus.ONLINE).map((n) => n.id);
+    assert.deepEqual(online.sort(), live.map((w) => w.id).sort());
   });
 
   test("SIGTERM drains a worker: its running task finishes, the master is told, the worker exits 0", async () => {
@@ -128,6 +136,19 @@ describe("NodeService: failures", () => {
       const n = (await client.listNodes({})).nodes.find((x) => x.id === worker.id);
       return n?.status === NodeStatus.OFFLINE ? true : undefined;
     });
+  });
+
+  test("SIGTERM with a task outlasting --drain-timeout: it is killed and given back (re-queued), the worker exits 0", async () => {
+    const worker = startWorker("w-drain", { labels: { pool: "drain" }, args: ["--drain-timeout", "300ms"] });
+    await worker.waitForEvent((e) => e.event === "connected");
+    const { taskId } = await client.submitTask({ command: { program: "sleep", args: ["30"] }, labels: { pool: "drain" } });
+    await watchUntil(client, taskId, TaskState.RUNNING);
+    assert.deepEqual(await worker.stop("SIGTERM"), { code: 0, signal: null });
+    // Only the stopped worker has the label, so the task waits in the queue.
+    const task = await watchUntil(client, taskId, TaskState.QUEUED);
+    assert.equal(task.reason, "worker w-drain stopped before the task finished");
+    assert.equal(task.attempt, 1);
+    assert.equal((await client.cancelTask({ taskId })).task?.state, TaskState.CANCELLED);
   });
 });
 

@@ -85,6 +85,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const lifetime = new AbortController();
   let draining = false;
   let stream: AbortController | undefined;
+  /** The stream the master has confirmed (`registered`); heartbeats only go out while there is one. */
+  let registeredStream: AbortController | undefined;
   let workerTimeoutMs = 15_000;
   let lastHeartbeatOk = Date.now();
   let started = false;
@@ -212,6 +214,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   // ─── heartbeats ───────────────────────────────────────────────────────
   const heartbeat = async () => {
+    const current = registeredStream;
+    if (!current) return;
     try {
       await client.reportStatus(
         {
@@ -227,12 +231,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       lastHeartbeatOk = Date.now();
     } catch (err) {
       // Not registered (master restarted) or unreachable for too long: reconnect.
+      // Only the stream this heartbeat was about: a newer one may already be registered.
       const e = ConnectError.from(err);
-      if (e.code === Code.FailedPrecondition || Date.now() - lastHeartbeatOk > workerTimeoutMs) stream?.abort();
+      if (current === registeredStream && (e.code === Code.FailedPrecondition || Date.now() - lastHeartbeatOk > workerTimeoutMs)) {
+        current.abort();
+      }
     }
   };
   const beat = setInterval(() => {
-    if (stream) {
+    if (registeredStream) {
       void heartbeat();
       if (outbox.size > 0) void flush();
     }
@@ -263,6 +270,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           switch (msg.action.case) {
             case "registered":
               attempt = 0;
+              registeredStream = ac;
               lastHeartbeatOk = Date.now();
               if (msg.action.value.workerTimeout) workerTimeoutMs = durationMs(msg.action.value.workerTimeout);
               emit({ event: "connected", workerId: id });
@@ -282,6 +290,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         error = ConnectError.from(err).message;
       }
       stream = undefined;
+      registeredStream = undefined;
       if (lifetime.signal.aborted) break;
       const delay = backoffDelay(attempt++, o.backoff);
       emit({ event: "disconnected", workerId: id, error, retryInMs: delay });
@@ -302,7 +311,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       }
       draining = true;
       emit({ event: "draining", running: tasks.size });
-      if (stream) await heartbeat();
+      await heartbeat();
       const all = () => Promise.all([...tasks.values()].map((t) => t.finished));
       const drained = await Promise.race([all().then(() => true), sleep(o.drainTimeoutMs).then(() => false)]);
       if (!drained) {
