@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { parseAllowList } from "../../worker/allowlist.ts";
 import { parseEnvPairs } from "../../worker/child-env.ts";
 import { workerDefaults, type WorkerEvent } from "../../worker/options.ts";
 import { startWorker } from "../../worker/worker.ts";
@@ -31,7 +32,14 @@ interface WorkerFlags {
   workerPrefix?: string;
 }
 
-const collectList = (text: string, previous: string[] = []) => [...previous, ...text.split(",").map((s) => s.trim()).filter(Boolean)];
+const collectAllow = (text: string, previous: string[] = []) => {
+  try {
+    parseAllowList([text]);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--allow: /, ""));
+  }
+  return [...previous, ...text.split(",").map((s) => s.trim()).filter(Boolean)];
+};
 const collectEnv = (text: string, previous: string[] = []) => {
   if (text.indexOf("=") <= 0) throw new InvalidArgumentError(`"${text}" is not KEY=VALUE`);
   return [...previous, text];
@@ -47,7 +55,7 @@ export function workerCommand(): Command {
   return new Command("worker")
     .description("run tasks from the master (node.v1.NodeService) — only allowlisted programs, never a shell")
     .addOption(new Option("--server <url>", "master URL (env SWITCHBOARD_SERVER, default http://localhost:8080)").argParser(parseServerUrl))
-    .addOption(new Option("--allow <list>", "programs it may run: comma-separated exact names or absolute paths; repeatable (default: none)").argParser(collectList).default([]))
+    .addOption(new Option("--allow <list>", "programs it may run: comma-separated exact names or absolute paths; repeatable").argParser(collectAllow).default([], "none"))
     .addOption(new Option("--label <k=v>", "worker label tasks can require; repeatable").argParser(collectLabel))
     .addOption(new Option("--capacity <n>", "tasks run at once").argParser(parsePositiveInt).default(workerDefaults.capacity))
     .addOption(new Option("--id <id>", "worker id, unique in the cluster (default <hostname>-<pid>)"))
@@ -60,7 +68,7 @@ export function workerCommand(): Command {
     .addOption(new Option("--heartbeat-interval <duration>", "ReportStatus interval").argParser(parseDurationMs).default(workerDefaults.heartbeatIntervalMs, "5s"))
     .addOption(new Option("--drain-timeout <duration>", "on SIGTERM: how long running tasks may finish before they are killed and given back").argParser(parseDurationMs).default(workerDefaults.drainTimeoutMs, "30s"))
     .addOption(new Option("--inherit-env", "pass the worker's environment to tasks (default: only PATH=/usr/local/bin:/usr/bin:/bin, HOME, TMPDIR)"))
-    .addOption(new Option("--env <K=V>", "environment variable for every task; repeatable").argParser(collectEnv).default([]))
+    .addOption(new Option("--env <K=V>", "environment variable for every task; repeatable").argParser(collectEnv).default([], "none"))
     .addOption(new Option("--etcd <endpoints>", "find the master in etcd and register this worker there (env SWITCHBOARD_ETCD; --server wins)").argParser(parseEndpoints))
     .addOption(new Option("--etcd-prefix <prefix>", "etcd key prefix of the service registrations (default switchboard/services)"))
     .addOption(new Option("--worker-prefix <prefix>", "etcd key prefix of worker registrations (default switchboard/workers)"))
