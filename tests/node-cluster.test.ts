@@ -181,6 +181,37 @@ describe("NodeService: a master and two workers", () => {
     await assert.rejects(client.cancelTask({ taskId: "no-such-task" }, auth), (err: ConnectError) => err.code === Code.NotFound);
   });
 
+  test("GetTask, ListTasks (filters, pages) and WatchTasks of an unknown task", async () => {
+    await assert.rejects(client.getTask({ taskId: "no-such-task" }), (err: ConnectError) => err.code === Code.NotFound);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of client.watchTasks({ taskId: "no-such-task" })) break;
+      })(),
+      (err: ConnectError) => err.code === Code.NotFound,
+    );
+    const all = (await client.listTasks({ pageSize: 1000 })).tasks;
+    assert.ok(all.length >= 10);
+    const sorted = [...all].sort((a, b) => Number(b.createdAt!.seconds - a.createdAt!.seconds));
+    assert.deepEqual(all.map((t) => t.createdAt!.seconds), sorted.map((t) => t.createdAt!.seconds), "newest first");
+    // Paging through worker-b's succeeded tasks two at a time yields each once.
+    const paged: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await client.listTasks({ states: [TaskState.SUCCEEDED], workerId: "worker-b", pageSize: 2, pageToken });
+      assert.ok(page.tasks.length <= 2);
+      for (const t of page.tasks) {
+        assert.equal(t.state, TaskState.SUCCEEDED);
+        assert.equal(t.workerId, "worker-b");
+      }
+      paged.push(...page.tasks.map((t) => t.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    const expected = all.filter((t) => t.state === TaskState.SUCCEEDED && t.workerId === "worker-b").map((t) => t.id);
+    assert.deepEqual(paged, expected);
+    await assert.rejects(client.listTasks({ pageToken: "garbage!" }), (err: ConnectError) => err.code === Code.InvalidArgument);
+    await assert.rejects(client.listTasks({ pageSize: 5000 }), (err: ConnectError) => err.code === Code.InvalidArgument);
+  });
+
   test("WatchTasks streams every state change in order (Connect JSON over HTTP/1.1 too)", async () => {
     const watcher = createClient(
       NodeService,

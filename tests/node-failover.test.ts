@@ -92,6 +92,12 @@ describe("NodeService: failures", () => {
     const connectedBefore = live.map((w) => w.events.filter((e) => e.event === "connected").length);
     const stopped = await server.stop("SIGTERM");
     assert.equal(stopped.code, 0);
+    // The running tasks finish while there is no master: their results wait in the workers.
+    await Promise.all(
+      busy.map((b) =>
+        Promise.race(live.map((w) => w.waitForEvent((e) => e.event === "task-finished" && e.taskId === b.taskId))),
+      ),
+    );
     server = await startServerProcess({ dataDir, port: server.port, args: serverArgs });
     connect(server.url);
 
@@ -99,8 +105,8 @@ describe("NodeService: failures", () => {
     const { task } = await watchToEnd(client, queued.taskId);
     assert.equal(task.state, TaskState.SUCCEEDED, task.reason);
     assert.equal(task.result?.stdout, "after the restart\n");
-    // The tasks that were running during the restart finished too (results
-    // delivered after the reconnect) — on their first attempt.
+    // The tasks that finished during the restart: results delivered to the
+    // new master, on their first attempt (kept, not re-queued).
     for (const b of busy) {
       const done = (await watchToEnd(client, b.taskId)).task;
       assert.equal(done.state, TaskState.SUCCEEDED, done.reason);
