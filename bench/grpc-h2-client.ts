@@ -150,3 +150,47 @@ export async function grpcUnaryLoops(
     session.close();
   }
 }
+
+/**
+ * `producers` concurrent streams on one connection, each sending its next
+ * request only after the previous one was answered (closed loop: one record
+ * in flight per producer), for `seconds`.
+ */
+export async function grpcStreamLockstep(
+  baseUrl: string,
+  path: string,
+  request: Buffer,
+  producers: number,
+  seconds: number,
+): Promise<{ records: number; seconds: number }> {
+  const session = http2.connect(baseUrl);
+  session.on("error", () => {});
+  try {
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    const counts = await Promise.all(
+      Array.from(
+        { length: producers },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+            const counter = new EnvelopeCounter();
+            let acked = 0;
+            stream.on("data", (chunk: Buffer) => {
+              counter.push(chunk);
+              if (counter.messages === acked) return;
+              acked = counter.messages;
+              if (performance.now() < end) stream.write(request);
+              else stream.end();
+            });
+            stream.on("end", () => resolve(acked));
+            stream.on("error", reject);
+            stream.write(request);
+          }),
+      ),
+    );
+    return { records: counts.reduce((a, b) => a + b, 0), seconds: (performance.now() - start) / 1000 };
+  } finally {
+    session.close();
+  }
+}

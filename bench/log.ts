@@ -21,7 +21,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { toBinary, create } from "@bufbuild/protobuf";
 import { ConsumeStreamRequestSchema, ProduceRequestSchema, ProduceStreamRequestSchema } from "../gen/log/v1/log_pb.js";
-import { envelope, grpcStreamCall, grpcUnaryLoops } from "./grpc-h2-client.ts";
+import { envelope, grpcStreamCall, grpcStreamLockstep, grpcUnaryLoops } from "./grpc-h2-client.ts";
 import { encodeFrame, frameHeaderBytes } from "../server/src/log/store.ts";
 import { openCommitLog } from "../server/src/log/log.ts";
 import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
@@ -162,6 +162,12 @@ function produceUnary(url: string, valueBytes: number, callers: number, secs = s
   return grpcUnaryLoops(url, "/log.v1.LogService/Produce", req, callers, secs);
 }
 
+/** `producers` ProduceStreams, each with one record in flight (sends the next after its ack). */
+function produceLockstep(url: string, valueBytes: number, producers: number) {
+  const req = envelope(toBinary(ProduceStreamRequestSchema, create(ProduceStreamRequestSchema, { record: { value: Buffer.alloc(valueBytes, 0x66) } })));
+  return grpcStreamLockstep(url, "/log.v1.LogService/ProduceStream", req, producers, seconds);
+}
+
 /**
  * One ProduceStream (raw HTTP/2 client) sending records for `seconds`, or
  * `limit` records, counting acknowledgements.
@@ -217,6 +223,15 @@ try {
             ...many,
             valueBytes: size,
             note: `= ${(many.records / many.seconds / (one.records / one.seconds)).toFixed(1)}× one fsync per record`,
+          });
+          const oneS = await measured(server.pid, () => produceLockstep(server.url, size, 1));
+          report({ name: `ProduceStream lockstep fsync=always, 1 producer, ${size} B`, ...oneS, valueBytes: size });
+          const manyS = await measured(server.pid, () => produceLockstep(server.url, size, 64));
+          report({
+            name: `ProduceStream lockstep fsync=always, 64 producers, ${size} B`,
+            ...manyS,
+            valueBytes: size,
+            note: `= ${(manyS.records / manyS.seconds / (oneS.records / oneS.seconds)).toFixed(1)}× one fsync per record`,
           });
         } else {
           report({ name: `Produce fsync=${fsync}, 64 callers, ${size} B`, ...(await measured(server.pid, () => produceUnary(server.url, size, 64))), valueBytes: size });
@@ -291,8 +306,10 @@ function summary() {
     line(`ProduceStream fsync=interval vs grpc-js, ${size} B`, best(`ProduceStream fsync=interval, 1 stream, ${size} B`), best(`ProduceStream grpc-js peer (memory), 1 stream, ${size} B`));
   }
   for (const size of sizes) {
-    const many = best(`Produce fsync=always, 64 callers (group commit), ${size} B`);
-    const one = best(`Produce fsync=always, 1 caller (one fsync per record), ${size} B`);
-    console.log(`${`group commit: 64 callers vs one fsync per record, ${size} B`.padEnd(58)} ${(rate(many) / rate(one)).toFixed(1)}× (goal ≥ 10×)`);
+    const ratio = (a: string, b: string) => (rate(best(a)) / rate(best(b))).toFixed(1);
+    const unary = ratio(`Produce fsync=always, 64 callers (group commit), ${size} B`, `Produce fsync=always, 1 caller (one fsync per record), ${size} B`);
+    const stream = ratio(`ProduceStream lockstep fsync=always, 64 producers, ${size} B`, `ProduceStream lockstep fsync=always, 1 producer, ${size} B`);
+    const engine = ratio(`engine append fsync=always, 64 appenders, ${size} B`, `engine append fsync=always, 1 appender, ${size} B`);
+    console.log(`${`group commit, 64 producers vs 1 (goal ≥ 10×), ${size} B`.padEnd(58)} Produce ${unary}×, ProduceStream lockstep ${stream}×, engine ${engine}×`);
   }
 }

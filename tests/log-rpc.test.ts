@@ -166,6 +166,28 @@ test("ProduceStream: an invalid record ends the stream after acknowledging the e
   assert.equal((await client.getOffsets({})).nextOffset, acks[1]! + 1n, "nothing after the bad record was appended");
 });
 
+test("ProduceStream keeps going when the client reads acknowledgements slowly (back-pressure)", async () => {
+  const client = grpcClient(LogService, server.url);
+  const n = 4000;
+  let sent = 0;
+  async function* requests() {
+    for (; sent < n; sent++) yield { record: { value: new Uint8Array(1000).fill(sent % 256) } };
+  }
+  const acks: bigint[] = [];
+  let maxAhead = 0;
+  for await (const ack of client.produceStream(requests())) {
+    acks.push(ack.offset);
+    maxAhead = Math.max(maxAhead, sent - acks.length);
+    // A slow reader: pause now and then; the server must neither drop nor reorder.
+    if (acks.length % 500 === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(acks.length, n);
+  for (let i = 1; i < n; i++) assert.equal(acks[i], acks[0]! + BigInt(i));
+  assert.ok(maxAhead < n, `the client could not run ahead unboundedly (max ${maxAhead} unacknowledged)`);
+  const last = await client.consume({ offset: acks[n - 1]! });
+  assert.equal(last.record?.value[0], (n - 1) % 256);
+});
+
 test("many concurrent producers and live consumers see one gapless order", async () => {
   const producers = 16;
   const perProducer = 40;

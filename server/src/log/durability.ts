@@ -5,11 +5,12 @@
  * OS with write(2), so an acknowledged record survives the process being
  * killed (kill -9) under all three. They differ on power loss / kernel crash:
  *
- * - "always": the store and index files are fdatasync'ed before the append is
- *   acknowledged. Appends that arrive while a write+fsync is in flight are
+ * - "always": the store file is fdatasync'ed before the append is
+ *   acknowledged (the index is rebuilt from the store on open, so it is only
+ *   synced on close). Appends that arrive while a write+fsync is in flight are
  *   batched into the next one and share its fsync (group commit). Power loss
  *   loses no acknowledged record.
- * - "interval": the files are fdatasync'ed every `fsyncIntervalMs` when
+ * - "interval": the store is fdatasync'ed every `fsyncIntervalMs` when
  *   something was written. Power loss can lose records acknowledged during
  *   the last interval (plus the fsync's own duration); never an older one.
  * - "never": the OS writes dirty pages back when it likes (Linux: typically

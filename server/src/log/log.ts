@@ -387,7 +387,7 @@ export class SegmentedLog implements CommitLog {
     this.#waiters.clear();
     try {
       if (!this.#failed) {
-        for (const s of this.#segments) await s.sync();
+        for (const s of this.#segments) await s.syncAll();
         await this.#syncDir();
       }
     } finally {

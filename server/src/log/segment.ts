@@ -130,7 +130,18 @@ export class Segment {
     await this.index.flush();
   }
 
+  /**
+   * Makes the written records durable: fdatasync of the store only. The index
+   * is derived data — on open, entries that are missing, zeroed or point past
+   * the valid records are dropped and rebuilt from the store — so it is synced
+   * only on close (`syncAll`), which saves an fsync per group commit.
+   */
   async sync(): Promise<void> {
+    await this.store.sync();
+  }
+
+  /** fdatasync of both files (clean close). */
+  async syncAll(): Promise<void> {
     await Promise.all([this.store.sync(), this.index.sync()]);
   }
 
