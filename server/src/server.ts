@@ -16,11 +16,15 @@ import { createFastPath, recordRoutes } from "./fastpath/index.ts";
 import { createCors } from "./http/cors.ts";
 import { listen, type Listener, type RequestHandler } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
+import { enforceDeadline } from "./http/deadline-guard.ts";
 import { requestLogInterceptor } from "./interceptors/request-log.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
 import type { ServiceModule } from "./service-module.ts";
 import { serviceModules } from "./services.ts";
+
+/** How long after its deadline a call that could not end by itself is cut. */
+const deadlineGraceMs = 1_000;
 
 /** A started server. */
 export interface RunningServer {
@@ -128,7 +132,10 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   // 3. The port.
   let listener: Listener;
   try {
-    const handler: RequestHandler = (req, res) => cors(req, res, () => connectHandler(req, res));
+    const handler: RequestHandler = (req, res) => {
+      enforceDeadline(req, res, deadlineGraceMs);
+      cors(req, res, () => connectHandler(req, res));
+    };
     const withFastPath: RequestHandler = (req, res) => {
       // HTTP/2 requests reach here only when the fast path declined their stream.
       if (req.httpVersionMajor === 1 && fast!.http1(req as IncomingMessage, res as ServerResponse)) return;
