@@ -11,6 +11,7 @@ export type WorkerEvent =
   | { event: "task-finished"; taskId: string; attempt: number; state: string; reason: string }
   | { event: "report-dropped"; taskId: string; error: string }
   | { event: "draining"; running: number }
+  | { event: "hook-failed"; hook: "onStarted" | "onStopping"; error: string }
   | { event: "stopped" };
 
 /** Options of `startWorker()`; only `serverUrl` (or `transport`) is required. */
@@ -52,8 +53,9 @@ export interface WorkerOptions {
   /** Progress events. Default: none. */
   onEvent?: (e: WorkerEvent) => void;
   /**
-   * Called once the first AssignTask stream is registered — the place for
-   * e.g. an etcd registration. A throw stops the worker.
+   * Called (in the background) once the first AssignTask stream is
+   * registered — the place for e.g. an etcd registration. A throw is
+   * reported as a `hook-failed` event and stops the worker.
    */
   onStarted?: (info: { id: string; labels: Readonly<Record<string, string>> }) => void | Promise<void>;
   /** Called first thing in stop(), e.g. to deregister. Errors are reported and ignored. */

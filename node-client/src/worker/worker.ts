@@ -89,7 +89,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let registeredStream: AbortController | undefined;
   let workerTimeoutMs = 15_000;
   let lastHeartbeatOk = Date.now();
-  let started = false;
 
   // ─── results ──────────────────────────────────────────────────────────
   let flushing: Promise<void> | undefined;
@@ -307,13 +306,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       try {
         await o.onStopping?.();
       } catch (err) {
-        emit({ event: "report-dropped", taskId: "", error: `onStopping: ${(err as Error).message}` });
+        emit({ event: "hook-failed", hook: "onStopping", error: (err as Error).message });
       }
       draining = true;
       emit({ event: "draining", running: tasks.size });
       await heartbeat();
       const all = () => Promise.all([...tasks.values()].map((t) => t.finished));
-      const drained = await Promise.race([all().then(() => true), sleep(o.drainTimeoutMs).then(() => false)]);
+      const waited = new AbortController();
+      const drained = await Promise.race([all().then(() => true), sleep(o.drainTimeoutMs, waited.signal).then(() => false)]);
+      waited.abort();
       if (!drained) {
         for (const rt of tasks.values()) rt.stop.abort(giveBack);
         await all();
@@ -334,17 +335,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       resolveDone();
     })());
 
+  // After the first registration, in the background: start-up does not wait
+  // for the master (the caller can install its signal handlers at once).
   if (o.onStarted) {
-    await Promise.race([registered, done]);
-    if (!started) {
-      started = true;
+    const onStarted = o.onStarted;
+    void Promise.race([registered.then(() => true), done.then(() => false)]).then(async (ok) => {
+      if (!ok) return;
       try {
-        await o.onStarted({ id, labels });
+        await onStarted({ id, labels });
       } catch (err) {
-        await stop();
-        throw err;
+        emit({ event: "hook-failed", hook: "onStarted", error: (err as Error).message });
+        void stop();
       }
-    }
+    });
   }
 
   return { id, running: () => [...tasks.keys()], stop, done };
