@@ -46,6 +46,41 @@ for (const transport of transports) {
       await w.screenshot(`orders-${transport}`);
     });
 
+    await t.test("rows appear while the stream runs, and Cancel stops it", async () => {
+      // 120 matching orders (~15 KB) and a slow network (Chromium's own
+      // throttling, which delivers the body in bursts), so the stream is
+      // still running for seconds while the test looks at it.
+      const client = createClient(OrderService, createGrpcTransport({ baseUrl: server.url }));
+      const tag = `Widget-${transport}`;
+      for (let i = 0; i < 120; i++) {
+        await client.addOrder({ order: { id: `${tag}-${i}`, items: [`${tag} number ${i}`], destination: "Testville", priceCents: 100n } });
+      }
+      const cdp = await w.context.newCDPSession(page);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: 1500, uploadThroughput: -1 });
+      try {
+        await page.getByLabel("Search items").fill(tag);
+        await page.getByRole("button", { name: "Search", exact: true }).click();
+        const progress = page.getByRole("status").filter({ hasText: /Streaming… \d+ so far/ });
+        await progress.waitFor();
+        await page.getByRole("button", { name: "Cancel" }).click();
+        const done = await page.getByRole("status").filter({ hasText: /Search cancelled after \d+ orders?\./ }).innerText();
+        const shown = Number(/after (\d+)/.exec(done)![1]);
+        assert.ok(shown >= 1 && shown < 120, `cancelled after ${shown} of 120 rows`);
+        // Let the (throttled) network deliver more: the next health poll's
+        // answer takes seconds to arrive, time in which an uncancelled
+        // stream would have added rows.
+        await page.waitForResponse((r) => r.url().endsWith("/grpc.health.v1.Health/Check"), { timeout: 30_000 });
+        assert.equal(await page.getByTestId("order-row").count(), shown);
+      } finally {
+        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+        await cdp.detach();
+      }
+      await page.getByLabel("Search items").fill("");
+      await page.getByRole("button", { name: "Search", exact: true }).click();
+      await page.getByTestId("search-status").filter({ hasText: /^\d+ orders\.$/ }).waitFor();
+    });
+
     await t.test("an order opens at a deep-linkable URL", async () => {
       await page.getByRole("link", { name: "102", exact: true }).click();
       await page.waitForURL("**/orders/102");
