@@ -342,9 +342,8 @@ export class NodeMaster {
     if (req.state === TaskState.QUEUED) {
       this.#requeueOrFail(t, req.reason || `given back by worker ${req.workerId}`);
     } else {
-      t.result = req.result;
       // An empty reason (success) keeps the last re-queue reason visible.
-      this.#change(t, req.state, { reason: req.reason || undefined });
+      this.#change(t, req.state, { reason: req.reason || undefined, result: req.result });
     }
     this.#schedule();
   }
@@ -448,9 +447,16 @@ export class NodeMaster {
     }
   }
 
+  /** One state change: memory, store (undone in memory if the write fails), watchers. */
   #change(t: Task, to: TaskState, patch: TransitionPatch = {}): void {
+    const before = clone(TaskSchema, t);
     applyTransition(t, to, this.#opts.now(), patch);
-    this.#store.update(t);
+    try {
+      this.#store.update(t);
+    } catch (err) {
+      Object.assign(t, before);
+      throw err;
+    }
     if (isFinal(to)) this.#unfinished.delete(t.id);
     this.#emit(t);
   }

@@ -1,5 +1,5 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { TaskState, type Task } from "../../../gen/node/v1/node_pb.js";
+import { TaskState, type Task, type TaskResult } from "../../../gen/node/v1/node_pb.js";
 
 /**
  * The task life cycle as a table: from each state, the states it may move to.
@@ -44,6 +44,8 @@ export interface TransitionPatch {
   reason?: string;
   /** Worker, on assign. */
   workerId?: string;
+  /** Result of the run, on a final state reported by the worker. */
+  result?: TaskResult;
 }
 
 /**
@@ -75,6 +77,7 @@ export function applyTransition(task: Task, to: TaskState, nowMs: number, patch:
       break;
     default:
       task.finishedAt = now;
+      if (patch.result !== undefined) task.result = patch.result;
   }
   return task;
 }
