@@ -143,6 +143,7 @@ for (const transport of transports) {
       await form.getByLabel("Destination").fill("");
       await form.getByRole("button", { name: "Save changes" }).click();
       assert.match(await page.locator("#order-destination-error").innerText(), /is required/);
+      await w.screenshot(`order-edit-${transport}`);
       await form.getByLabel("Destination").fill("Hamburg, DE");
       await form.getByLabel("Price (USD)").fill("59");
       await form.getByRole("button", { name: "Save changes" }).click();

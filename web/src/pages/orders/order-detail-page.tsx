@@ -91,10 +91,12 @@ export function OrderDetailPage({ id }: { id: string }) {
         ) : null}
         {body}
       </Panel>
-      <p className="footnote">
-        Saving sends the order with <code>UpdateOrders</code> — a client-streaming RPC, called with a single message
-        (browsers cannot stream a request body).
-      </p>
+      {editing ? (
+        <p className="footnote">
+          Saving sends the order with <code>UpdateOrders</code> — a client-streaming RPC, called with a single message
+          (browsers cannot stream a request body).
+        </p>
+      ) : null}
     </div>
   );
 }
