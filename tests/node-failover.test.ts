@@ -57,7 +57,8 @@ describe("NodeService: failures", () => {
   });
 
   test("a worker killed with SIGKILL mid-task: the task is re-queued and completes on the other worker", async () => {
-    const { taskId } = await client.submitTask({ command: { program: "sleep", args: ["2"] } });
+    // Long enough to be still running when the kill lands on a loaded machine.
+    const { taskId } = await client.submitTask({ command: { program: "sleep", args: ["4"] } });
     const running = await watchUntil(client, taskId, TaskState.RUNNING);
     const victim = workers.find((w) => w.id === running.workerId)!;
     const survivor = running.workerId === "w1" ? "w2" : "w1";
