@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { repoRoot } from "./server-process.ts";
@@ -46,22 +46,38 @@ export async function launchChromium(): Promise<Browser> {
  * (`npm test` builds it before the tests run, so this is usually a no-op).
  */
 export async function ensureWebBuilt(): Promise<string> {
-  const index = path.join(webDist, "index.html");
-  const built = existsSync(index) ? statSync(index).mtimeMs : 0;
-  const sources = [
-    path.join(repoRoot, "web", "src"),
-    path.join(repoRoot, "web", "index.html"),
-    path.join(repoRoot, "web", "vite.config.ts"),
-  ];
-  if (built === 0 || sources.some((s) => newestMtime(s) > built)) {
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        path.join(repoRoot, "node_modules", ".bin", "vite"),
-        ["build", "--logLevel", "warn"],
-        { cwd: path.join(repoRoot, "web"), timeout: 120_000 },
-        (err, _stdout, stderr) => (err ? reject(new Error(`web build failed: ${stderr || err.message}`)) : resolve()),
-      );
-    });
+  // Test files run in parallel: one builds, the others wait for its lock.
+  const lock = path.join(repoRoot, "web", ".build-lock");
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock left by a killed run is stale after 2 minutes.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    const index = path.join(webDist, "index.html");
+    const built = existsSync(index) ? statSync(index).mtimeMs : 0;
+    const sources = [
+      path.join(repoRoot, "web", "src"),
+      path.join(repoRoot, "web", "index.html"),
+      path.join(repoRoot, "web", "vite.config.ts"),
+    ];
+    if (built === 0 || sources.some((s) => newestMtime(s) > built)) {
+      await new Promise<void>((resolve, reject) => {
+        execFile(
+          path.join(repoRoot, "node_modules", ".bin", "vite"),
+          ["build", "--logLevel", "warn"],
+          { cwd: path.join(repoRoot, "web"), timeout: 120_000 },
+          (err, _stdout, stderr) => (err ? reject(new Error(`web build failed: ${stderr || err.message}`)) : resolve()),
+        );
+      });
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
   return webDist;
 }
