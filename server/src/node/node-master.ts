@@ -263,6 +263,8 @@ export class NodeMaster {
     for (const id of has) {
       const t = this.#unfinished.get(id);
       if (!t || t.workerId !== s.workerId || !isActive(t.state)) {
+        // Not the worker's any more: stop it; its slot is busy until it stops.
+        s.pendingCancel.add(id);
         s.queue.push({ action: { case: "cancelTaskId", value: id } } as AssignTaskResponse);
       }
     }
