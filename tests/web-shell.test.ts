@@ -36,6 +36,12 @@ test("the protocol switch is remembered and every call uses it", async (t) => {
   await connect.focus();
   await page.keyboard.press("ArrowRight");
   assert.equal(await grpcWeb.isChecked(), true);
+  // Takes effect at once: the next call goes over gRPC-Web.
+  w.rpcContentTypes.length = 0;
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.getByTestId("search-status").waitFor();
+  assert.ok(w.rpcContentTypes.length > 0);
+  for (const c of w.rpcContentTypes) assert.match(c, contentTypes["grpc-web"]);
   w.rpcContentTypes.length = 0;
   await page.reload();
   assert.equal(await page.getByRole("radio", { name: "gRPC-Web" }).isChecked(), true, "remembered after reload");
