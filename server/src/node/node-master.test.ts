@@ -164,8 +164,12 @@ test("reconnect reconciliation: tasks the worker lost are re-queued, tasks it sh
     { case: "registered", value: msgs[0]!.value },
     { case: "cancelTaskId", value: other },
   ]);
-  assert.equal(master.get(id)!.attempt, 2, "re-queued and reassigned");
+  assert.equal(state(id), S.QUEUED, "re-queued; the slot is held until the stale run stops");
+  assert.equal(master.get(id)!.reason, "worker w1 reconnected without the task");
+  // The worker reports the stale run stopped: the slot is free again.
+  master.finish(create(FinishTaskRequestSchema, { workerId: "w1", taskId: other, attempt: 0, state: S.CANCELLED }));
   assert.equal(state(id), S.ASSIGNED);
+  assert.equal(master.get(id)!.attempt, 2);
 });
 
 test("cancel: queued at once; running → CANCELLED, the worker is told, its slot stays busy until it confirms", async (t) => {
