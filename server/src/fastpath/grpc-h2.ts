@@ -2,6 +2,7 @@ import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionGzip } from "@connectrpc/connect-node";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { FastContext } from "./fast-context.ts";
 import { normalize } from "./invoke.ts";
@@ -83,6 +84,7 @@ class GrpcCall {
   #pendingBytes = 0;
   #flushScheduled: NodeJS.Immediate | undefined;
   #trailers: Record<string, string> | undefined;
+  #waitingForDrain = false;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -180,28 +182,43 @@ class GrpcCall {
 
   async #serverStream(it: AsyncIterable<unknown>): Promise<void> {
     const output = this.#fm.spec.method.output;
-    for await (const m of it) {
-      // Deadline and client cancel end the call here (`return` from for-await
-      // closes the implementation's generator). Server shutdown does not: like
-      // connect, the implementation sees ctx.signal and ends the stream itself,
-      // after the messages it already yielded.
-      if (this.#done) return;
-      const frame = await this.#frame(normalize(output, m));
+    const iter = it[Symbol.asyncIterator]();
+    for (;;) {
+      const r = await iter.next();
+      // Deadline and client cancel end the call here; server shutdown does
+      // not: like connect, the implementation sees ctx.signal and ends the
+      // stream itself, after the messages it already yielded.
+      if (this.#done) return this.#stopIterator(iter);
+      if (r.done === true) break;
+      const frame = await this.#frame(normalize(output, r.value as Message));
       this.#pending.push(frame);
       this.#pendingBytes += frame.length;
       if (this.#pendingBytes >= flushBytes) {
         if (!this.#flush()) await this.#drain();
+      } else if (this.#stream.writableNeedDrain) {
+        await this.#drain();
       } else {
         this.#flushScheduled ??= setImmediate(() => {
           this.#flushScheduled = undefined;
           this.#flush();
         });
       }
+      if (this.#done) return this.#stopIterator(iter);
     }
-    if (this.#done) return;
     this.#flush();
     this.#finish();
     this.#stream.end();
+  }
+
+  /**
+   * Ends the implementation's stream after a deadline or cancel by throwing
+   * the reason into it (as connect does), so its finally blocks run and the
+   * interceptors (request log) see the error.
+   */
+  #stopIterator(iter: AsyncIterator<unknown>): void {
+    const reason = this.#ctx.abortReason;
+    const p = iter.throw ? iter.throw(reason) : iter.return?.();
+    p?.catch(noop);
   }
 
   /** Serializes (limit: writeMaxBytes), compresses when agreed and large enough, and prefixes the envelope. */
@@ -234,8 +251,10 @@ class GrpcCall {
   }
 
   #drain(): Promise<void> {
+    this.#waitingForDrain = true;
     return new Promise((resolve) => {
       const done = () => {
+        this.#waitingForDrain = false;
         this.#stream.off("drain", done);
         this.#stream.off("close", done);
         resolve();
@@ -292,6 +311,11 @@ class GrpcCall {
         h[k] = v;
       });
       stream.respond({ ...h, ...t }, { endStream: true });
+    } else if (this.#waitingForDrain) {
+      // The client is not reading (flow control holds our data), so trailers
+      // could not follow. Reset the stream instead; this also wakes the
+      // writer waiting for 'drain'.
+      stream.close(http2.constants.NGHTTP2_CANCEL);
     } else {
       this.#trailers = t;
       stream.end();
