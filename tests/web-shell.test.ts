@@ -1,8 +1,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
 import type { Browser } from "playwright-core";
+import { freePort } from "./harness/etcd.ts";
 import { contentTypes, ensureWebBuilt, launchChromium, openPage } from "./harness/browser.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 // The app shell in a real Chromium: the protocol switch is remembered and
 // used, the UI is keyboard-usable and fits a phone, and a server that goes
@@ -139,5 +143,40 @@ test("every page fits a phone screen", async (t) => {
     assert.deepEqual(unnamed, [], `${path} has unlabelled controls`);
     await w.screenshot(`phone-${name}`);
   }
+  w.assertNoProblems();
+});
+
+test("npm run dev: Vite's dev server serves the app, which calls the server through CORS", async (t) => {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const server = await startServerProcess({ args: ["--no-request-log", "--cors-origin", origin] });
+  t.after(() => server.cleanup());
+  // What `npm run dev` runs (vite in web/), on a free port, pointed at the test server.
+  const vite = spawn(path.join(repoRoot, "node_modules", ".bin", "vite"), ["--port", String(port), "--host", "127.0.0.1"], {
+    cwd: path.join(repoRoot, "web"),
+    env: { ...process.env, VITE_SERVER_URL: server.url },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise((resolve) => vite.once("exit", resolve));
+  t.after(async () => {
+    if (vite.exitCode === null && vite.signalCode === null) vite.kill("SIGTERM");
+    await exited;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("vite dev server did not start")), 30_000);
+    createInterface({ input: vite.stdout! }).on("line", (line) => {
+      if (line.includes(origin)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const w = await openPage(browser, { baseUrl: origin, transport: "connect" });
+  t.after(() => w.close());
+  await w.page.goto("/orders");
+  await w.page.getByTestId("order-row").first().waitFor({ timeout: 60_000 });
+  await w.page.goto("/cluster");
+  await w.page.getByTestId("service-health").filter({ hasText: "Orders" }).getByText("serving").waitFor();
+  // React's development build is strict about warnings; none may appear.
   w.assertNoProblems();
 });
