@@ -25,6 +25,9 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-perf-"));
 const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
 const streamMessages = 600;
+// Node flags exactly as `npm run serve` starts the server (e.g. --max-semi-space-size).
+const serveScript: string = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts.serve;
+const serverNodeFlags = (/node((?: --\S+)*) server\/src\/main\.ts/.exec(serveScript)?.[1] ?? "").trim().split(" ").filter(Boolean);
 
 for (const prog of ["h2load", "taskset"]) {
   try {
@@ -53,7 +56,7 @@ async function startOurs(name: string, extra: string[]): Promise<Server> {
   const log = fs.openSync(path.join(work, `${name}.log`), "w");
   const proc = spawn(
     "taskset",
-    ["-c", "1", process.execPath, path.join(root, "server/src/main.ts"),
+    ["-c", "1", process.execPath, ...serverNodeFlags, path.join(root, "server/src/main.ts"),
       "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--services", "order", ...extra],
     { stdio: ["ignore", log, "inherit"] },
   );
@@ -260,6 +263,7 @@ const head = ["scenario", "ours", "grpc-js", "before", "ratio", "cpu µs ours", 
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
 console.log(`\nperf bench: ${rounds} rounds × ${seconds}s per server and scenario, medians; node ${process.version}`);
+console.log(`server node flags (from the "serve" script): ${serverNodeFlags.join(" ") || "none"}`);
 console.log("ours = switchboard (fast path, request log on); before = same server with --no-fast-path (stock connect-node)");
 console.log("ratio = ours / grpc-js (Connect rows: ours / grpc-js gRPC 4x16); cpu µs = server CPU per request (per message for streaming)\n");
 console.log(line(head));

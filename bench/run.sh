@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# npm run bench [-- NAME...]: runs the named benchmarks (default: all) on Node 24
+# from node_modules. Each bench documents its own method and run time in
+# bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+all=(perf log balancer)
+names=("$@")
+[ ${#names[@]} -eq 0 ] && names=("${all[@]}")
+for name in "${names[@]}"; do
+  if [ ! -f "bench/$name.ts" ]; then
+    echo "unknown bench '$name' (known: ${all[*]})" >&2
+    exit 2
+  fi
+  echo "=== bench: $name"
+  node "bench/$name.ts"
+done
