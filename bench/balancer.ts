@@ -74,7 +74,7 @@ try {
     onEndpoints: (addresses) => endpointChanges.push({ addresses: [...addresses], t: Date.now() }),
   });
   const client = createClient(OrderService, transport);
-  await transport.ready();
+  await transport.ready(15_000);
   await eventually(() => transport.endpoints().length === 3, 10_000, "3 endpoints");
 
   // 1. SIGKILL under load.
@@ -110,7 +110,7 @@ try {
   void third;
   const direct = createClient(OrderService, createGrpcTransport({ baseUrl: three[0]!.url }));
   const plainBalanced = createBalancedTransport({ etcd: etcd.endpoint, service: OrderService.typeName, prefix });
-  await plainBalanced.ready();
+  await plainBalanced.ready(15_000);
   const balancedClient = createClient(OrderService, plainBalanced);
   const rate = async (c: typeof direct) => {
     const l = steadyLoad(() => c.getOrder({ id: "102" }), concurrency);

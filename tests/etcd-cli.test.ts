@@ -35,7 +35,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-test("switchboard services --etcd lists every registered instance per service", async () => {
+test("switchboard services --etcd lists every registered instance per service", { timeout: 120_000 }, async () => {
   const r = await cli(["services", "--etcd", etcd.endpoint, "--etcd-prefix", prefix, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { service: string; address: string; protocols: string[] });
@@ -48,7 +48,7 @@ test("switchboard services --etcd lists every registered instance per service", 
   assert.match(table.stdout, /SERVICE\s+ADDRESS\s+INSTANCE/);
 });
 
-test("switchboard orders get --etcd calls through the balancing transport", async () => {
+test("switchboard orders get --etcd calls through the balancing transport", { timeout: 120_000 }, async () => {
   const r = await cli(["orders", "get", "102", "--etcd", etcd.endpoint, "--etcd-prefix", prefix, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Google Pixel 3A/);
@@ -56,7 +56,7 @@ test("switchboard orders get --etcd calls through the balancing transport", asyn
   assert.equal(h.code, 0, h.stderr);
 });
 
-test("a worker with --etcd finds the master there and registers under switchboard/workers/<id> until it stops", async (t) => {
+test("a worker with --etcd finds the master there and registers under switchboard/workers/<id> until it stops", { timeout: 120_000 }, async (t) => {
   const worker = spawn(
     process.execPath,
     [cliMain, "worker", "--etcd", etcd.endpoint, "--etcd-prefix", prefix, "--id", "w-etcd-1", "--label", "zone=a", "--allow", "echo"],

@@ -40,12 +40,12 @@ function balanced(prefix: string) {
 
 const keyOf = (prefix: string, s: ServerProcess) => `${prefix}/order.v1.OrderService/127.0.0.1:${s.port}`;
 
-test("kill -9 of one instance under steady idempotent calls: zero failed calls, its key vanishes within the lease TTL", async (t) => {
+test("kill -9 of one instance under steady idempotent calls: zero failed calls, its key vanishes within the lease TTL", { timeout: 120_000 }, async (t) => {
   const prefix = "f1/services";
   const three = await instances(3, prefix);
   const { transport, client } = balanced(prefix);
   t.after(() => transport.close());
-  await transport.ready();
+  await transport.ready(15_000);
   const load = steadyLoad(() => client.getOrder({ id: "102" }, { timeoutMs: 10_000 }), 8);
   const victim = three[1]!;
   await eventually(() => servedCount(victim.logs, getOrder) >= 20, 15_000, "victim serves calls");
@@ -68,12 +68,12 @@ test("kill -9 of one instance under steady idempotent calls: zero failed calls, 
   assert.deepEqual([...transport.endpoints()].sort(), [three[0]!, three[2]!].map((s) => `127.0.0.1:${s.port}`).sort());
 });
 
-test("SIGTERM of one instance under mixed load: zero failed calls of any kind (deregister, grace, drain)", async (t) => {
+test("SIGTERM of one instance under mixed load: zero failed calls of any kind (deregister, grace, drain)", { timeout: 120_000 }, async (t) => {
   const prefix = "f2/services";
   const three = await instances(3, prefix);
   const { transport, client } = balanced(prefix);
   t.after(() => transport.close());
-  await transport.ready();
+  await transport.ready(15_000);
   let id = 0;
   // Idempotent unary, non-idempotent unary and server-streaming calls.
   const loads = [
@@ -106,12 +106,12 @@ test("SIGTERM of one instance under mixed load: zero failed calls of any kind (d
   assert.equal((await etcd.etcdctl(["get", "--keys-only", keyOf(prefix, victim)])).trim(), "");
 });
 
-test("a new instance receives calls within a second of registering", async (t) => {
+test("a new instance receives calls within a second of registering", { timeout: 120_000 }, async (t) => {
   const prefix = "f3/services";
   await instances(2, prefix);
   const { transport, client } = balanced(prefix);
   t.after(() => transport.close());
-  await transport.ready();
+  await transport.ready(15_000);
   const load = steadyLoad(() => client.getOrder({ id: "102" }, { timeoutMs: 10_000 }), 2);
   try {
     const [fresh] = await instances(1, prefix);

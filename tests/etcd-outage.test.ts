@@ -32,7 +32,7 @@ async function leasesOf(): Promise<Map<string, string>> {
   return new Map((json.kvs ?? []).map((kv) => [Buffer.from(kv.key, "base64").toString(), String(kv.lease)]));
 }
 
-test("etcd stopped: calls go on; restarted: leases re-created, registrations back, a new instance is discovered", async (t) => {
+test("etcd stopped: calls go on; restarted: leases re-created, registrations back, a new instance is discovered", { timeout: 120_000 }, async (t) => {
   const two = await Promise.all([instance(), instance()]);
   await eventually(() => two.every((s) => s.logs.some((l) => l.msg === "registered in etcd")), 15_000, "registered");
   const leasesBefore = await leasesOf();
@@ -41,7 +41,7 @@ test("etcd stopped: calls go on; restarted: leases re-created, registrations bac
   const transport = createBalancedTransport({ etcd: etcd.endpoint, service: OrderService.typeName, prefix });
   t.after(() => transport.close());
   const client = createClient(OrderService, transport);
-  await transport.ready();
+  await transport.ready(15_000);
   const load = steadyLoad(() => client.getOrder({ id: "102" }, { timeoutMs: 10_000 }), 2);
   try {
     await etcd.stop("SIGTERM");

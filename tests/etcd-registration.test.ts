@@ -37,7 +37,7 @@ describe("three instances", () => {
     await eventually(() => three.every(registered), 15_000, "three registrations");
   });
 
-  test("etcdctl get --prefix shows one documented key and JSON value per hosted service and instance", async () => {
+  test("etcdctl get --prefix shows one documented key and JSON value per hosted service and instance", { timeout: 120_000 }, async () => {
     const out = (await etcd.etcdctl(["get", "--prefix", `${prefix}/`])).trim().split("\n");
     const pairs = new Map<string, string>();
     for (let i = 0; i + 1 < out.length; i += 2) pairs.set(out[i]!, out[i + 1]!);
@@ -71,11 +71,11 @@ describe("three instances", () => {
     }
   });
 
-  test("300 calls through the balancing transport spread evenly (each within ±20% of a third)", async () => {
+  test("300 calls through the balancing transport spread evenly (each within ±20% of a third)", { timeout: 120_000 }, async () => {
     const transport = createBalancedTransport({ etcd: etcd.endpoint, service: OrderService.typeName, prefix });
     const client = createClient(OrderService, transport);
     try {
-      await transport.ready();
+      await transport.ready(15_000);
       assert.equal(transport.endpoints().length, 3);
       const before = three.map((s) => servedCount(s.logs, getOrder));
       for (let i = 0; i < 30; i++) {
@@ -89,7 +89,7 @@ describe("three instances", () => {
     }
   });
 
-  test("ClusterService lists the instances and streams changes", async () => {
+  test("ClusterService lists the instances and streams changes", { timeout: 120_000 }, async () => {
     const client = createClient(ClusterService, createGrpcTransport({ baseUrl: three[0]!.url }));
     const list = await client.listInstances({ service: "order.v1.OrderService" });
     assert.equal(list.registryEnabled, true);
@@ -116,7 +116,7 @@ describe("three instances", () => {
   });
 });
 
-test("a service name that prefixes another, and a registry prefix that prefixes another, do not leak", async () => {
+test("a service name that prefixes another, and a registry prefix that prefixes another, do not leak", { timeout: 120_000 }, async () => {
   const foo = await instance(["--registry-prefix", "t2/foo", "--services", "order"]);
   const fooOther = await instance(["--registry-prefix", "t2/foo_other", "--services", "order"]);
   await eventually(() => registered(foo) && registered(fooOther), 15_000, "registrations");
@@ -124,7 +124,7 @@ test("a service name that prefixes another, and a registry prefix that prefixes 
   await etcd.etcdctl(["put", "t2/foo/order.v1.OrderService_other/127.0.0.1:1", '{"Op":0,"Addr":"127.0.0.1:1"}']);
   const resolver = createEtcdResolver({ etcd: etcd.endpoint, service: "order.v1.OrderService", prefix: "t2/foo" });
   try {
-    await resolver.ready();
+    await resolver.ready(15_000);
     assert.deepEqual(
       resolver.endpoints().map((e) => e.address),
       [`127.0.0.1:${foo.port}`],
@@ -134,7 +134,7 @@ test("a service name that prefixes another, and a registry prefix that prefixes 
   }
 });
 
-test("without --etcd nothing is registered and ClusterService says registry_enabled=false", async () => {
+test("without --etcd nothing is registered and ClusterService says registry_enabled=false", { timeout: 120_000 }, async () => {
   const plain = await startServerProcess({ args: ["--services", "order"] });
   servers.push(plain);
   const client = createClient(ClusterService, createGrpcTransport({ baseUrl: plain.url }));

@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -39,13 +40,16 @@ export async function startEtcd(): Promise<EtcdProcess> {
   const etcdBin = requireProgram("etcd", "Debian package etcd-server");
   const etcdctlBin = requireProgram("etcdctl", "Debian package etcd-client");
   const dataDir = mkdtempSync(path.join(tmpdir(), "switchboard-etcd-"));
-  const clientPort = await freePort();
-  const peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
+  // A unique member name: "endpoint health" alone could be answered by
+  // another test's etcd that took the port between freePort() and the bind.
+  const name = `sb-${process.pid}-${randomBytes(4).toString("hex")}`;
+  let clientPort = 0;
+  let endpoint = "";
+  let peer = "";
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let stderr = "";
+  let stopping = () => {};
 
   const etcdctl = (args: string[]) =>
     new Promise<string>((resolve, reject) => {
@@ -62,41 +66,67 @@ export async function startEtcd(): Promise<EtcdProcess> {
     const c = spawn(
       etcdBin,
       [
-        "--name", "default",
+        "--name", name,
         "--data-dir", dataDir,
         "--listen-client-urls", endpoint,
         "--advertise-client-urls", endpoint,
         "--listen-peer-urls", peer,
         "--initial-advertise-peer-urls", peer,
-        "--initial-cluster", `default=${peer}`,
+        "--initial-cluster", `${name}=${peer}`,
         "--log-level", "warn",
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     child = c;
     c.stderr!.on("data", (d) => (stderr = (stderr + String(d)).slice(-4000)));
-    exited = new Promise((resolve) => c.once("exit", () => resolve()));
+    let expectedExit = false;
+    stopping = () => (expectedExit = true);
+    exited = new Promise((resolve) =>
+      c.once("exit", (code, signal) => {
+        // Say so when etcd dies on its own: tests waiting on it would otherwise just time out.
+        if (!expectedExit) process.stderr.write(`etcd ${endpoint} exited unexpectedly (code ${code}, signal ${signal}):\n${stderr}\n`);
+        resolve();
+      }),
+    );
     // Wait until it answers (event-driven on the process, polling etcdctl).
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (c.exitCode !== null || c.signalCode !== null) throw new Error(`etcd exited at start:\n${stderr}`);
+      let members: Array<{ name?: string }>;
       try {
-        await etcdctl(["endpoint", "health"]);
-        return;
+        members = (JSON.parse(await etcdctl(["member", "list", "-w", "json"])) as { members?: Array<{ name?: string }> }).members ?? [];
       } catch (err) {
         if (Date.now() > deadline) throw new Error(`etcd did not become healthy: ${(err as Error).message}\n${stderr}`);
         await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
+      if (members.some((m) => m.name === name)) return;
+      throw new Error(`another etcd answers on ${endpoint}`);
     }
   };
 
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     const c = child;
+    stopping();
     if (c && c.exitCode === null && c.signalCode === null) c.kill(signal);
     await exited;
   };
 
-  await launch();
+  // First start: on a port race (another process bound a port first), try new ports.
+  for (let attempt = 1; ; attempt++) {
+    clientPort = await freePort();
+    endpoint = `http://127.0.0.1:${clientPort}`;
+    peer = `http://127.0.0.1:${await freePort()}`;
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      await stop("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+      mkdirSync(dataDir);
+      if (attempt >= 3) throw err;
+    }
+  }
   return {
     endpoint,
     clientPort,

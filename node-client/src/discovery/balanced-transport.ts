@@ -58,8 +58,8 @@ export interface BalancedTransportOptions {
 export interface BalancedTransport extends Transport {
   /** The endpoints as currently known ("host:port"). */
   endpoints(): readonly string[];
-  /** Resolves once the endpoint set has been read at least once. */
-  ready(): Promise<void>;
+  /** Resolves once the endpoint set has been read at least once (UNAVAILABLE after `timeoutMs`, if given). */
+  ready(timeoutMs?: number): Promise<void>;
   /** Stops watching and closes every connection. */
   close(): Promise<void>;
 }
@@ -263,7 +263,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     },
 
     endpoints: () => picker.addresses,
-    ready: () => resolver.ready(),
+    ready: (timeoutMs) => resolver.ready(timeoutMs),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient } from "./etcd-client.ts";
 import { decodeEndpoint, defaultServicePrefix, normalizePrefix, serviceKeyPrefix, type Endpoint } from "./endpoint-record.ts";
@@ -9,8 +10,11 @@ export interface Resolver {
   endpoints(): readonly Endpoint[];
   /** Calls `listener` after every change; returns an unsubscribe function. */
   subscribe(listener: (endpoints: readonly Endpoint[]) => void): () => void;
-  /** Resolves once the endpoint set has been read at least once. */
-  ready(): Promise<void>;
+  /**
+   * Resolves once the endpoint set has been read at least once; with
+   * `timeoutMs`, rejects with UNAVAILABLE if that takes longer.
+   */
+  ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,7 +70,7 @@ export function createEtcdResolver(options: EtcdResolverOptions): Resolver {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    ready: () => watcher.whenListed(),
+    ready: (timeoutMs) => withTimeout(watcher.whenListed(), timeoutMs, `etcd: ${options.service} not resolved`),
     async close() {
       listeners.clear();
       await watcher.close();
@@ -84,4 +88,15 @@ export function staticResolver(service: string, addresses: readonly string[]): R
     ready: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
+}
+
+function withTimeout(p: Promise<void>, timeoutMs: number | undefined, what: string): Promise<void> {
+  if (timeoutMs === undefined) return p;
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectError(`${what} within ${timeoutMs} ms`, Code.Unavailable)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
