@@ -19,6 +19,8 @@ const stateView: Record<TaskState, { tone: Tone; label: string }> = {
 
 /** Tasks shown at most. */
 const maxTasks = 50;
+/** Task changes remembered from WatchTasks. */
+const maxUpdates = 500;
 
 /**
  * The task list: the newest tasks from ListTasks, kept current by WatchTasks
@@ -43,7 +45,17 @@ export function Tasks() {
     onMessage: (res) => {
       const task = res.task;
       if (!task) return; // the snapshot_done marker
-      setUpdates((m) => new Map(m).set(task.id, task));
+      setUpdates((m) => {
+        const next = new Map(m);
+        next.delete(task.id); // re-insert: the map stays ordered by last change
+        next.set(task.id, task);
+        // Keep memory bounded on a long-open page: forget the least recently changed.
+        for (const id of next.keys()) {
+          if (next.size <= maxUpdates) break;
+          next.delete(id);
+        }
+        return next;
+      });
     },
   });
 
