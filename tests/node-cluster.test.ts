@@ -5,11 +5,13 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { NodeService, NodeStatus, TaskState } from "../gen/node/v1/node_pb.js";
 import { fieldViolations } from "../server/src/errors.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
 import { eventually, processGone, watchToEnd, watchUntil } from "./harness/node-tasks.ts";
 
@@ -210,6 +212,42 @@ describe("NodeService: a master and two workers", () => {
     assert.deepEqual(paged, expected);
     await assert.rejects(client.listTasks({ pageToken: "garbage!" }), (err: ConnectError) => err.code === Code.InvalidArgument);
     await assert.rejects(client.listTasks({ pageSize: 5000 }), (err: ConnectError) => err.code === Code.InvalidArgument);
+  });
+
+  test("an independent gRPC client (grpc-js + the .proto file) submits with metadata and watches to the end", async () => {
+    const def = protoLoader.loadSync("node/v1/node.proto", { includeDirs: [path.join(repoRoot, "proto")], defaults: true, enums: String });
+    type Js = { state: string; workerId: string; result?: { stdout: string; exitCode: number } };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      node: { v1: { NodeService: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & {
+        submitTask(req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: { taskId: string }) => void): void;
+        watchTasks(req: object): grpc.ClientReadableStream<{ task?: Js; sequence: string; snapshotDone: boolean }>;
+      } } };
+    };
+    const js = new pkg.node.v1.NodeService(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+    try {
+      const submit = (md: grpc.Metadata) =>
+        new Promise<string>((resolve, reject) =>
+          js.submitTask({ command: { program: "echo", args: ["from", "grpc-js"] }, timeout: { seconds: 30 } }, md, (err, res) =>
+            err ? reject(err) : resolve(res.taskId),
+          ),
+        );
+      await assert.rejects(submit(new grpc.Metadata()), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED);
+      const md = new grpc.Metadata();
+      md.set("authorization", `Bearer ${token}`);
+      const taskId = await submit(md);
+      const states: string[] = [];
+      let last: Js | undefined;
+      for await (const msg of js.watchTasks({ taskId, sendInitial: true }) as AsyncIterable<{ task?: Js }>) {
+        if (!msg.task) continue;
+        states.push(msg.task.state);
+        last = msg.task;
+      }
+      // The watch of one task ends by itself after the final state.
+      assert.equal(states.at(-1), "TASK_STATE_SUCCEEDED");
+      assert.equal(last?.result?.stdout, "from grpc-js\n");
+    } finally {
+      js.close();
+    }
   });
 
   test("WatchTasks streams every state change in order (Connect JSON over HTTP/1.1 too)", async () => {
