@@ -75,8 +75,8 @@ export function App() {
           </nav>
           <TransportSwitch />
         </div>
+        <HealthBanner />
       </header>
-      <HealthBanner />
       <main id="main" tabIndex={-1}>
         {page}
       </main>
