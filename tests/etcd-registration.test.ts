@@ -147,3 +147,16 @@ test("without --etcd nothing is registered and ClusterService says registry_enab
   ac.abort();
   assert.ok(!plain.logs.some((l) => String(l.msg).includes("etcd")), "no etcd activity logged");
 });
+
+test("a revoked lease is noticed: a new lease is granted and the keys are put again", { timeout: 120_000 }, async () => {
+  const s = await instance(["--registry-prefix", "t3/services", "--services", "order"]);
+  await eventually(() => registered(s), 15_000, "registration");
+  const leaseId = String(s.logs.find((l) => l.msg === "registered in etcd")!.leaseId);
+  await etcd.etcdctl(["lease", "revoke", leaseId]);
+  await eventually(() => s.logs.some((l) => l.msg === "re-registered in etcd with a new lease"), 15_000, "re-registration");
+  const again = s.logs.find((l) => l.msg === "re-registered in etcd with a new lease")!;
+  assert.notEqual(again.leaseId, leaseId);
+  assert.ok(s.logs.some((l) => l.msg === "etcd lease lost: registering again"), "the loss is logged");
+  const keys = await etcd.etcdctl(["get", "--prefix", "--keys-only", "t3/services/"]);
+  assert.match(keys, new RegExp(`t3/services/order.v1.OrderService/127.0.0.1:${s.port}`));
+});
