@@ -2,6 +2,8 @@
 // details, size limit, ConsumeStream tailing live appends, ProduceStream
 // ordering, many concurrent producers and consumers, shutdown of tails.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { LogService, OffsetOutOfRangeSchema } from "../gen/log/v1/log_pb.js";
@@ -263,4 +265,32 @@ test("a waiting ConsumeStream ends with UNAVAILABLE when the server shuts down; 
   t.after(() => again.cleanup());
   const res = await grpcClient(LogService, again.url).consume({ offset });
   assert.equal(new TextDecoder().decode(res.record?.value), "kept");
+});
+
+test("a flipped byte on disk → DATA_LOSS naming segment and offset; other records still served", async (t) => {
+  const args = ["--services", "log", "--no-request-log"];
+  const first = await startServerProcess({ args });
+  t.after(() => first.cleanup());
+  const client = grpcClient(LogService, first.url);
+  for (let i = 0; i < 5; i++) await client.produce({ record: { value: enc(`record ${i}`) } });
+  await first.stop("SIGKILL"); // acknowledged = on disk (fsync always); no need to wait for a drain
+  const file = path.join(first.dataDir, "log", "00000000000000000000.store");
+  const data = fs.readFileSync(file);
+  const at = 2 * (8 + "record 0".length) + 8 + 3; // inside the value of offset 2
+  data[at]! ^= 0x20;
+  fs.writeFileSync(file, data);
+  const again = await startServerProcess({ args, dataDir: first.dataDir });
+  t.after(() => again.cleanup());
+  const reader = grpcClient(LogService, again.url);
+  const err = await expectCode(reader.consume({ offset: 2n }), Code.DataLoss);
+  assert.match(err.rawMessage, /corrupt record at offset 2 in segment .*00000000000000000000\.store.*checksum mismatch/);
+  assert.equal(new TextDecoder().decode((await reader.consume({ offset: 3n })).record?.value), "record 3");
+  const streamed: bigint[] = [];
+  await expectCode(
+    (async () => {
+      for await (const m of reader.consumeStream({ offset: 0n, stopAtEnd: true })) streamed.push(m.record!.offset);
+    })(),
+    Code.DataLoss,
+  );
+  assert.deepEqual(streamed, [0n, 1n], "the records before the bad one are sent, then the error");
 });

@@ -160,7 +160,10 @@ test("a flipped byte in an indexed record is reported on read, naming segment an
     const s = await Segment.open(dir, 16, { ...limits, maxIndexBytes: 1024 });
     assert.deepEqual(Buffer.from(s.read(17)), value(1));
     assert.throws(() => s.read(18), (err) => err instanceof CorruptRecordError && err.offset === 18 && err.message.includes(file));
-    assert.throws(() => s.readBatch(16, 21, 1 << 20, []), /corrupt record at offset 18/);
+    const good: LogRecord[] = [];
+    s.readBatch(16, 21, 1 << 20, good);
+    assert.deepEqual(good.map((r) => r.offset), [16, 17], "a batch stops before the bad record");
+    assert.throws(() => s.readBatch(18, 21, 1 << 20, []), /corrupt record at offset 18/);
     assert.deepEqual(Buffer.from(s.read(19)), value(3));
     s.close();
   });

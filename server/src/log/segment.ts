@@ -162,7 +162,8 @@ export class Segment {
 
   /**
    * Reads records from `from` up to (not including) `to` with one positioned
-   * read, stopping after about `maxBytes` (at least one record).
+   * read, stopping after about `maxBytes` (at least one record) or before a
+   * corrupt record (which throws when it is the first).
    */
   readBatch(from: number, to: number, maxBytes: number, out: LogRecord[]): void {
     const first = from - this.baseOffset;
@@ -174,7 +175,11 @@ export class Segment {
     for (let i = first; i < last; i++) {
       const pos = this.index.position(i);
       const frame = decodeFrame(buf, pos - start, this.#end(i) - pos);
-      if ("error" in frame) throw new CorruptRecordError(this.store.path, this.baseOffset + i, pos, frame.error);
+      if ("error" in frame) {
+        // Hand out the good records before it; the next read starts at the bad one and throws.
+        if (i > first) return;
+        throw new CorruptRecordError(this.store.path, this.baseOffset + i, pos, frame.error);
+      }
       out.push({ offset: this.baseOffset + i, value: frame.value });
     }
   }
