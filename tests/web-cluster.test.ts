@@ -25,7 +25,7 @@ before(async () => {
   server = await startServerProcess({
     args: ["--web-dir", webDir, "--no-request-log", "--auth-token", token, "--etcd", etcd.endpoint, "--registry-prefix", prefix],
   });
-  worker = startWorkerProcess({ serverUrl: server.url, id: "web-worker-1", allow: ["echo"], capacity: 2, token });
+  worker = startWorkerProcess({ serverUrl: server.url, id: "web-worker-1", allow: ["echo", "sleep"], capacity: 2, token });
   browser = await launchChromium();
 });
 after(async () => {
@@ -40,6 +40,7 @@ for (const transport of transports) {
     const w = await openPage(browser, { baseUrl: server.url, transport });
     t.after(() => w.close());
     const { page } = w;
+    let lastId = "";
 
     await t.test("health, registered instances and the worker are shown", async () => {
       await page.goto("/cluster");
@@ -80,12 +81,28 @@ for (const transport of transports) {
       await page.getByRole("button", { name: "Submit task" }).click();
       const queued = await page.getByTestId("submit-result").filter({ hasText: /^Task \S+ queued\.$/ }).innerText();
       const id = /^Task (\S+) queued\.$/.exec(queued)![1]!;
+      lastId = id;
       const task = page.locator(`[data-testid=task][data-task-id="${id}"]`);
       await task.and(page.locator("[data-state=succeeded]")).waitFor({ timeout: 30_000 });
       assert.equal((await task.getByTestId("task-stdout").innerText()).trim(), `hello from ${transport} second argument`);
       assert.match(await task.innerText(), /web-worker-1/);
       assert.match(await task.innerText(), /exit 0/);
       await w.screenshot(`cluster-${transport}`);
+    });
+
+    await t.test("a running task is cancelled from the page", async () => {
+      await page.getByLabel("Program").fill("sleep");
+      await page.getByLabel("Arguments (one per line)").fill("60");
+      await page.getByRole("button", { name: "Submit task" }).click();
+      const queued = await page.getByTestId("submit-result").filter({ hasText: /^Task \S+ queued\.$/ }).filter({ hasNotText: lastId }).innerText();
+      const id = /^Task (\S+) queued\.$/.exec(queued)![1]!;
+      const task = page.locator(`[data-testid=task][data-task-id="${id}"]`);
+      await task.and(page.locator("[data-state=running]")).waitFor({ timeout: 30_000 });
+      await task.getByRole("button", { name: `Cancel task ${id}` }).click();
+      await task.and(page.locator("[data-state=cancelled]")).waitFor();
+      assert.match(await task.innerText(), /cancelled from the web UI/);
+      // The worker was told and stopped the process.
+      await worker.waitForEvent((e) => e.event === "task-finished" && e.taskId === id);
     });
 
     await t.test(`every call used ${transport}`, () => {

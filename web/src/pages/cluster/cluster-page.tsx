@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { Instances } from "./instances.tsx";
 import { ServerHealth } from "./server-health.tsx";
 import { SubmitTaskForm } from "./submit-task-form.tsx";
@@ -6,6 +7,8 @@ import { Workers } from "./workers.tsx";
 
 /** Cluster: server health, registered instances, workers, submitting and watching tasks. */
 export function ClusterPage() {
+  // The bearer token for SubmitTask and CancelTask: in memory only, never stored.
+  const [token, setToken] = useState("");
   return (
     <div className="page">
       <div className="page-head">
@@ -18,8 +21,8 @@ export function ClusterPage() {
       </div>
       <Workers />
       <div className="grid-tasks">
-        <SubmitTaskForm />
-        <Tasks />
+        <SubmitTaskForm token={token} setToken={setToken} />
+        <Tasks token={token} />
       </div>
     </div>
   );

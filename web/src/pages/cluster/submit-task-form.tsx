@@ -13,13 +13,12 @@ import { describeError, violationsOf } from "../../lib/errors.ts";
  * shell), an optional time limit, and the bearer token when the server has
  * one. The token is sent as `Authorization: Bearer …` and kept in memory only.
  */
-export function SubmitTaskForm() {
+export function SubmitTaskForm({ token, setToken }: { token: string; setToken(token: string): void }) {
   const transport = useTransport();
   const client = useMemo(() => createClient(NodeService, transport), [transport]);
   const [program, setProgram] = useState("");
   const [args, setArgs] = useState("");
   const [timeout, setTimeoutText] = useState("");
-  const [token, setToken] = useState("");
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>();
 

@@ -1,5 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { useQuery, useTransport } from "@connectrpc/connect-query";
+import { useMutation } from "@tanstack/react-query";
 import { useMemo, useRef, useState } from "react";
 import { NodeService, TaskState, type Task } from "@gen/node/v1/node_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
@@ -27,7 +28,7 @@ const maxUpdates = 500;
  * (every state change, merged by task id). After a reconnect the list is
  * fetched again, so changes made while disconnected (or hidden) are not missed.
  */
-export function Tasks() {
+export function Tasks({ token }: { token: string }) {
   const transport = useTransport();
   const { kind } = useTransportChoice();
   const client = useMemo(() => createClient(NodeService, transport), [transport]);
@@ -70,6 +71,18 @@ export function Tasks() {
     return [...byId.values()].sort((a, b) => time(b.createdAt) - time(a.createdAt) || b.id.localeCompare(a.id)).slice(0, maxTasks);
   }, [list.data, updates]);
 
+  const cancel = useMutation({
+    mutationFn: (taskId: string) =>
+      client.cancelTask(
+        { taskId, reason: "cancelled from the web UI" },
+        { headers: token ? { Authorization: `Bearer ${token.trim()}` } : {} },
+      ),
+    onSuccess: (res) => {
+      const task = res.task;
+      if (task) setUpdates((m) => new Map(m).set(task.id, task));
+    },
+  });
+
   let body;
   if (list.isPending) body = <Loading />;
   else if (list.isError) body = <ErrorMessage error={list.error} prefix="Cannot list the tasks" />;
@@ -78,7 +91,7 @@ export function Tasks() {
     body = (
       <ul className="tasks" aria-label="Tasks">
         {tasks.map((t) => (
-          <TaskItem key={t.id} task={t} />
+          <TaskItem key={t.id} task={t} onCancel={() => cancel.mutate(t.id)} cancelling={cancel.isPending && cancel.variables === t.id} />
         ))}
       </ul>
     );
@@ -95,12 +108,13 @@ export function Tasks() {
   return (
     <Panel title="Tasks" id="tasks" actions={badge}>
       {stream.status === "error" && !list.isError ? <ErrorMessage error={stream.error} prefix="Live updates stopped" /> : null}
+      {cancel.isError ? <ErrorMessage error={cancel.error} prefix={`Could not cancel ${cancel.variables}`} /> : null}
       {body}
     </Panel>
   );
 }
 
-function TaskItem({ task: t }: { task: Task }) {
+function TaskItem({ task: t, onCancel, cancelling }: { task: Task; onCancel(): void; cancelling: boolean }) {
   const s = stateView[t.state] ?? stateView[TaskState.UNSPECIFIED];
   const r = t.result;
   const finished = t.state === TaskState.SUCCEEDED || t.state === TaskState.FAILED || t.state === TaskState.CANCELLED;
@@ -117,6 +131,11 @@ function TaskItem({ task: t }: { task: Task }) {
           {t.workerId ? ` · ${t.workerId}` : ""}
           {t.attempt > 1 ? ` · attempt ${t.attempt}` : ""} · {formatTime(t.createdAt)}
         </span>
+        {!finished ? (
+          <button type="button" className="ghost small" onClick={onCancel} disabled={cancelling} aria-label={`Cancel task ${t.id}`}>
+            {cancelling ? "Cancelling…" : "Cancel"}
+          </button>
+        ) : null}
       </div>
       {t.reason ? <p className="task-reason">{t.reason}</p> : null}
       {finished && r ? (
