@@ -7,8 +7,7 @@ import { NodeService } from "../../gen/node/v1/node_pb.js";
 import { OrderService } from "../../gen/order/v1/order_pb.js";
 import { bearerTokenInterceptor } from "./bearer-token.ts";
 import { cancelOnBreak } from "./cancel-on-break.ts";
-import { createBalancedTransport, type BalancedTransport } from "./discovery/balanced-transport.ts";
-import { createEtcdClient } from "./discovery/etcd-client.ts";
+import type { BalancedTransport } from "./discovery/balanced-transport.ts";
 import { createTransport, type HttpVersion, type Protocol } from "./transport.ts";
 
 /** Options of `createClients()`: where the server is, and how to talk to it. */
@@ -95,30 +94,41 @@ export function createClients(options: ClientsOptions): Clients {
     close = () => transport.close();
   } else {
     // etcd discovery: one balanced transport per service over one etcd
-    // client; health and reflection go to any registered instance.
-    const etcd = createEtcdClient(options.etcd as string | string[]);
-    const balanced = new Map<string, BalancedTransport>();
+    // client; health and reflection go to any registered instance. The
+    // discovery code (etcd3, grpc-js, protobufjs) is loaded on first use only,
+    // so that a CLI run with --server does not pay for it at start-up.
+    const discovery = lazy(async () => {
+      const [{ createBalancedTransport }, { createEtcdClient }] = await Promise.all([
+        import("./discovery/balanced-transport.ts"),
+        import("./discovery/etcd-client.ts"),
+      ]);
+      return { createBalancedTransport, etcd: createEtcdClient(options.etcd as string | string[]) };
+    });
+    const balanced = new Map<string, Promise<BalancedTransport>>();
     transportFor = (service) => {
       const name = service === Health || service === ServerReflection ? "*" : service.typeName;
       let t = balanced.get(name);
       if (!t) {
-        t = createBalancedTransport({
-          etcd,
-          service: name,
-          prefix: options.etcdPrefix,
-          protocol: options.protocol,
-          httpVersion: (options.protocol ?? "grpc") === "grpc" ? "2" : (options.httpVersion ?? "2"),
-          useBinaryFormat: options.useBinaryFormat,
-          defaultTimeoutMs: options.timeoutMs,
-          interceptors,
-        });
+        t = discovery.get().then(({ createBalancedTransport, etcd }) =>
+          createBalancedTransport({
+            etcd,
+            service: name,
+            prefix: options.etcdPrefix,
+            protocol: options.protocol,
+            httpVersion: (options.protocol ?? "grpc") === "grpc" ? "2" : (options.httpVersion ?? "2"),
+            useBinaryFormat: options.useBinaryFormat,
+            defaultTimeoutMs: options.timeoutMs,
+            interceptors,
+          }),
+        );
         balanced.set(name, t);
       }
-      return t;
+      return deferredTransport(t);
     };
     close = async () => {
-      await Promise.all([...balanced.values()].map((t) => t.close()));
-      etcd.close();
+      if (!discovery.started) return;
+      await Promise.all([...balanced.values()].map(async (t) => (await t).close()));
+      (await discovery.get()).etcd.close();
     };
   }
   // Leaving a `for await` over a stream early cancels the call (see cancel-on-break.ts).
@@ -130,5 +140,28 @@ export function createClients(options: ClientsOptions): Clients {
     health: client(Health),
     reflection: client(ServerReflection),
     close,
+  };
+}
+
+/** A value computed once, on first use. */
+function lazy<T>(load: () => Promise<T>): { get(): Promise<T>; readonly started: boolean } {
+  let value: Promise<T> | undefined;
+  return {
+    get: () => (value ??= load()),
+    get started() {
+      return value !== undefined;
+    },
+  };
+}
+
+/** A Transport whose calls wait for the real one (e.g. loaded on first use). */
+function deferredTransport(transport: Promise<Transport>): Transport {
+  return {
+    async unary(...args) {
+      return (await transport).unary(...args);
+    },
+    async stream(...args) {
+      return (await transport).stream(...args);
+    },
   };
 }

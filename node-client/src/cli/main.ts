@@ -4,7 +4,6 @@
 // `node node-client/src/cli/main.ts …` on Node 24.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
-import { workerCommand } from "./commands/worker.ts";
 import { describeError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { createProgram, runProgram } from "./program.ts";
@@ -24,10 +23,18 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-// `worker` (issue 4) brings its own connection flags and SIGINT/SIGTERM draining.
-const extraCommands: Command[] = [workerCommand()];
-const selfManaged = new Set(extraCommands.map((c) => c.name()));
-const program = createProgram(runtime, { extraCommands });
+// `worker` (issue 4) brings its own connection flags and SIGINT/SIGTERM
+// draining; it is imported only when it runs (it loads the etcd client).
+const program = createProgram(runtime, {
+  lazyCommands: [
+    {
+      name: "worker",
+      description: "run tasks from the master (node.v1.NodeService) — only allowlisted programs, never a shell",
+      load: async () => (await import("./commands/worker.ts")).workerCommand(),
+    },
+  ],
+});
+const selfManaged = new Set(["worker"]);
 
 // Ctrl-C: the first one cancels the running call (the command then exits
 // 130 once the stream is torn down), a second one exits at once. Commands

@@ -10,9 +10,17 @@ import type { Runtime } from "./context.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { addGlobalOptions, createGlobalOptions } from "./global-options.ts";
 
+/** A command whose module is imported only when it runs (e.g. `worker`, which loads etcd3). */
+export interface LazyCommand {
+  name: string;
+  description: string;
+  load: () => Promise<Command>;
+}
+
 /** Commands that bring their own connection flags and signal handling (e.g. `worker`). */
 export interface ProgramOptions {
   extraCommands?: Command[];
+  lazyCommands?: LazyCommand[];
 }
 
 /** Builds the `switchboard` command tree. */
@@ -44,19 +52,48 @@ export function createProgram(runtime: Runtime, options: ProgramOptions = {}): C
   const own = new Set<Command>();
   collect(program, own);
   for (const extra of options.extraCommands ?? []) program.addCommand(extra);
+  for (const lazy of options.lazyCommands ?? []) program.addCommand(lazyCommand(lazy, runtime));
 
-  // Settings commander does not pass to commands added with addCommand().
   for (const c of allCommands(program)) {
-    c.exitOverride();
-    c.configureOutput({
-      writeOut: (s) => runtime.stdout.write(s),
-      writeErr: (s) => runtime.stderr.write(s),
-    });
-    c.showHelpAfterError("(add --help for usage and examples)");
+    configure(c, runtime);
     if (own.has(c) && c !== program && c.commands.length === 0) addGlobalOptions(c);
   }
   attachRuntime(program, runtime);
   return program;
+}
+
+/** Settings commander does not pass on to commands added with addCommand(). */
+function configure(c: Command, runtime: Runtime): void {
+  c.exitOverride();
+  c.configureOutput({
+    writeOut: (s) => runtime.stdout.write(s),
+    writeErr: (s) => runtime.stderr.write(s),
+  });
+  c.showHelpAfterError("(add --help for usage and examples)");
+}
+
+/**
+ * A stand-in that takes every argument as it is, imports the real command
+ * and runs it (so `worker --help` and its flags behave as the real command
+ * defines them). The real command is attached below the program, so the
+ * program's options (e.g. `switchboard --server URL worker`) stay visible to
+ * it through optsWithGlobals().
+ */
+function lazyCommand(lazy: LazyCommand, runtime: Runtime): Command {
+  const standIn: Command = new Command(lazy.name)
+    .description(lazy.description)
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .argument("[options...]")
+    .action(async (args: string[]) => {
+      const real = await lazy.load();
+      for (const c of allCommands(real)) configure(c, runtime);
+      real.parent = standIn.parent;
+      await real.parseAsync(args, { from: "user" });
+    });
+  return standIn;
 }
 
 /**

@@ -5,9 +5,7 @@ import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../../../
 import type { ServerReflectionRequestSchema } from "../../../../gen/grpc/reflection/v1/reflection_pb.js";
 import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
-import { defaultServicePrefix } from "../../discovery/endpoint-record.ts";
-import { listInstances } from "../../discovery/list-instances.ts";
-import { formatTable } from "../format.ts";
+import { formatLabels, formatTable } from "../format.ts";
 
 /**
  * `switchboard services`: with --etcd, the instances registered in etcd;
@@ -33,8 +31,22 @@ export function servicesCommand(): Command {
 }
 
 async function listFromEtcd(cli: Cli): Promise<void> {
+  // Loaded here, not at start-up: etcd3 (grpc-js, protobufjs) is heavy.
+  const [{ defaultServicePrefix }, { listInstances }, { createEtcdClient }, { listWorkers }] = await Promise.all([
+    import("../../discovery/endpoint-record.ts"),
+    import("../../discovery/list-instances.ts"),
+    import("../../discovery/etcd-client.ts"),
+    import("../../discovery/register-worker.ts"),
+  ]);
   const prefix = cli.globals.etcdPrefix ?? defaultServicePrefix;
-  const instances = await listInstances(cli.globals.etcd!, { prefix });
+  const etcd = createEtcdClient(cli.globals.etcd!);
+  let instances: Awaited<ReturnType<typeof listInstances>>;
+  let workers: Awaited<ReturnType<typeof listWorkers>>;
+  try {
+    [instances, workers] = await Promise.all([listInstances(etcd, { prefix }), listWorkers(etcd)]);
+  } finally {
+    etcd.close();
+  }
   if (instances.length === 0) cli.note(`no instances registered in etcd under ${prefix}/`);
   const rows: string[][] = [];
   for (const i of instances) {
@@ -50,6 +62,14 @@ async function listFromEtcd(cli: Cli): Promise<void> {
     else rows.push([row.service, row.address, row.instanceId, row.version, row.startTime]);
   }
   if (!cli.json && rows.length > 0) cli.out(formatTable(["SERVICE", "ADDRESS", "INSTANCE", "VERSION", "STARTED"], rows));
+  // Worker nodes register under switchboard/workers/<id> (switchboard worker --etcd);
+  // their JSON rows carry "worker" instead of "service".
+  const workerRows: string[][] = [];
+  for (const w of workers) {
+    if (cli.json) cli.outJsonValue({ worker: w.id, labels: w.labels, address: w.address, instanceId: w.instanceId, startTime: w.startTime });
+    else workerRows.push([w.id, formatLabels(w.labels), w.address || "-", w.startTime]);
+  }
+  if (!cli.json && workerRows.length > 0) cli.out("\n" + formatTable(["WORKER", "LABELS", "ADDRESS", "STARTED"], workerRows));
 }
 
 async function listFromServer(cli: Cli): Promise<void> {
@@ -68,7 +88,7 @@ async function listFromServer(cli: Cli): Promise<void> {
   names.sort();
   const rows: string[][] = [];
   for (const service of names) {
-    let status = "-";
+    let status: string | null = null;
     try {
       const h = await clients.health.check({ service }, cli.call());
       status = ServingStatus[h.status] ?? String(h.status);
@@ -77,7 +97,7 @@ async function listFromServer(cli: Cli): Promise<void> {
       if (ConnectError.from(err).code !== Code.NotFound) throw err;
     }
     if (cli.json) cli.outJsonValue({ service, address: cli.globals.server, status });
-    else rows.push([service, status]);
+    else rows.push([service, status ?? "-"]);
   }
   if (!cli.json) cli.out(formatTable(["SERVICE", "HEALTH"], rows));
 }
