@@ -56,7 +56,6 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
       const a = accept(headers, headers[":method"], headers[":path"]);
       if (a === undefined) return false;
       stream.on("error", noop);
-      const url = `${headers[":scheme"] ?? "http"}://${headers[":authority"] ?? "localhost"}${headers[":path"]}`;
       const ex: Exchange = {
         body: stream,
         onClose: (cb) => stream.on("close", cb),
@@ -70,7 +69,7 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
           return stream.destroyed || stream.closed;
         },
       };
-      serve(ex, url, headers, a.fm, opts, a.binary, a.gzipIn, a.acceptGzip, a.timeoutMs);
+      serve(ex, undefined, headers, a.fm, opts, a.binary, a.gzipIn, a.acceptGzip, a.timeoutMs);
       return true;
     },
     http1(req: IncomingMessage, res: ServerResponse): boolean {
@@ -98,7 +97,7 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
 
 function serve(
   ex: Exchange,
-  url: string,
+  url: string | undefined,
   headers: IncomingHttpHeaders,
   fm: FastMethod,
   opts: FastPathOptions,

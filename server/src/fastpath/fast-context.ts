@@ -24,8 +24,8 @@ export class FastContext implements HandlerContext {
   readonly service: DescService;
   readonly requestMethod: string;
   readonly protocolName: string;
-  readonly url: string;
   readonly #rawHeaders: IncomingHttpHeaders;
+  #url: string | undefined;
   readonly #shutdown: AbortSignal;
   #deadline: number | undefined;
   #controller: AbortController | undefined;
@@ -41,7 +41,8 @@ export class FastContext implements HandlerContext {
     method: DescMethod,
     protocolName: string,
     requestMethod: string,
-    url: string,
+    /** The request URL; undefined → built from the HTTP/2 pseudo-headers when first read. */
+    url: string | undefined,
     rawHeaders: IncomingHttpHeaders,
     shutdown: AbortSignal,
     timeoutMs: number | undefined,
@@ -50,10 +51,18 @@ export class FastContext implements HandlerContext {
     this.service = method.parent;
     this.protocolName = protocolName;
     this.requestMethod = requestMethod;
-    this.url = url;
+    this.#url = url;
     this.#rawHeaders = rawHeaders;
     this.#shutdown = shutdown;
     this.#deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  }
+
+  get url(): string {
+    if (this.#url === undefined) {
+      const h = this.#rawHeaders;
+      this.#url = `${h[":scheme"] ?? "http"}://${h[":authority"] ?? "localhost"}${h[":path"]}`;
+    }
+    return this.#url;
   }
 
   get signal(): AbortSignal {

@@ -100,8 +100,7 @@ class GrpcCall {
     this.#opts = opts;
     this.#gzipIn = gzipIn;
     this.#acceptGzip = acceptGzip;
-    const url = `${headers[":scheme"] ?? "http"}://${headers[":authority"] ?? "localhost"}${headers[":path"]}`;
-    this.#ctx = new FastContext(fm.spec.method, "grpc", "POST", url, headers, opts.shutdownSignal, timeoutMs);
+    this.#ctx = new FastContext(fm.spec.method, "grpc", "POST", undefined, headers, opts.shutdownSignal, timeoutMs);
     if (timeoutMs !== undefined) {
       this.#timer = setTimeout(
         () => this.#fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
@@ -170,7 +169,8 @@ class GrpcCall {
     if (this.#fm.kind === "unary") {
       const out = await this.#fm.invoke(this.#ctx, input);
       if (this.#done) return;
-      const frame = await this.#frame(out);
+      const f = this.#frame(out);
+      const frame = f instanceof Promise ? await f : f;
       if (this.#done) return;
       this.#respond(frame[0] === 1);
       this.#finish();
@@ -190,7 +190,8 @@ class GrpcCall {
       // stream itself, after the messages it already yielded.
       if (this.#done) return this.#stopIterator(iter);
       if (r.done === true) break;
-      const frame = await this.#frame(normalize(output, r.value as Message));
+      const f = this.#frame(normalize(output, r.value as Message));
+      const frame = f instanceof Promise ? await f : f;
       this.#pending.push(frame);
       this.#pendingBytes += frame.length;
       if (this.#pendingBytes >= flushBytes) {
@@ -221,19 +222,16 @@ class GrpcCall {
     p?.catch(noop);
   }
 
-  /** Serializes (limit: writeMaxBytes), compresses when agreed and large enough, and prefixes the envelope. */
-  async #frame(message: Message): Promise<Buffer> {
-    let bytes: Uint8Array = this.#fm.serialization.getO(true).serialize(message);
-    let flag = 0;
+  /**
+   * Serializes (limit: writeMaxBytes), compresses when agreed and large
+   * enough, and prefixes the envelope. Synchronous unless it compresses.
+   */
+  #frame(message: Message): Buffer | Promise<Buffer> {
+    const bytes = this.#fm.serialization.getO(true).serialize(message);
     if (this.#acceptGzip && bytes.length >= this.#opts.compressMinBytes) {
-      bytes = await compressionGzip.compress(bytes);
-      flag = 1;
+      return compressionGzip.compress(bytes).then((z) => envelope(z, 1));
     }
-    const frame = Buffer.allocUnsafe(5 + bytes.length);
-    frame[0] = flag;
-    frame.writeUInt32BE(bytes.length, 1);
-    frame.set(bytes, 5);
-    return frame;
+    return envelope(bytes, 0);
   }
 
   /** Writes pending messages; false when the stream wants us to wait for 'drain'. */
@@ -335,6 +333,14 @@ class GrpcCall {
     this.#pendingBytes = 0;
     if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
   }
+}
+
+function envelope(bytes: Uint8Array, flag: number): Buffer {
+  const frame = Buffer.allocUnsafe(5 + bytes.length);
+  frame[0] = flag;
+  frame.writeUInt32BE(bytes.length, 1);
+  frame.set(bytes, 5);
+  return frame;
 }
 
 function noop(): void {}
