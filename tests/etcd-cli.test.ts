@@ -3,6 +3,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import path from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ClusterService } from "../gen/cluster/v1/cluster_pb.js";
 import { eventually, startEtcd, type EtcdProcess } from "./harness/etcd.ts";
 import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
@@ -38,7 +41,11 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 test("switchboard services --etcd lists every registered instance per service", { timeout: 120_000 }, async () => {
   const r = await cli(["services", "--etcd", etcd.endpoint, "--etcd-prefix", prefix, "--json"]);
   assert.equal(r.code, 0, r.stderr);
-  const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { service: string; address: string; protocols: string[] });
+  const rows = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { service?: string; worker?: string; address: string; protocols: string[] })
+    .filter((x) => x.service !== undefined);
   const addresses = servers.map((s) => `127.0.0.1:${s.port}`).sort();
   for (const service of ["log.v1.LogService", "node.v1.NodeService", "order.v1.OrderService"]) {
     assert.deepEqual(rows.filter((x) => x.service === service).map((x) => x.address), addresses, service);
@@ -77,6 +84,19 @@ test("a worker with --etcd finds the master there and registers under switchboar
     labels: Record<string, string>;
   };
   assert.deepEqual(value.labels, { zone: "a" });
+  const listed = await cli(["services", "--etcd", etcd.endpoint, "--etcd-prefix", prefix, "--json"]);
+  const workerRow = listed.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { worker?: string; labels?: Record<string, string> })
+    .find((x) => x.worker === "w-etcd-1");
+  assert.deepEqual(workerRow?.labels, { zone: "a" }, listed.stdout);
+  const fromServer = await createClient(ClusterService, createGrpcTransport({ baseUrl: servers[0]!.url })).listWorkers({});
+  assert.equal(fromServer.registryEnabled, true);
+  assert.deepEqual(
+    fromServer.workers.map((w) => [w.id, w.labels]),
+    [["w-etcd-1", { zone: "a" }]],
+  );
   assert.match(stderr, /"event":"connected"/);
   worker.kill("SIGTERM");
   assert.equal(await exited, 0, stderr);

@@ -104,7 +104,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   const routes = (router: ConnectRouter) => {
     for (const m of modules) m.register(router);
     registerHealth(router, health);
-    registerClusterService(router, cluster.view);
+    registerClusterService(router, cluster.view, cluster.workers);
     registerReflection(router, files, () => served);
   };
   const interceptors = options.logRequests ? [requestLogInterceptor(logger)] : [];

@@ -164,6 +164,95 @@ export declare type WatchInstancesResponse = Message<"cluster.v1.WatchInstancesR
 export declare const WatchInstancesResponseSchema: GenMessage<WatchInstancesResponse>;
 
 /**
+ * RegisteredWorker is one worker node registered in etcd.
+ *
+ * @generated from message cluster.v1.RegisteredWorker
+ */
+export declare type RegisteredWorker = Message<"cluster.v1.RegisteredWorker"> & {
+  /**
+   * Worker id, unique among workers.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The worker's labels.
+   *
+   * @generated from field: map<string, string> labels = 2;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * "host:port" of the worker's own server, or empty.
+   *
+   * @generated from field: string address = 3;
+   */
+  address: string;
+
+  /**
+   * Unique id of the worker process.
+   *
+   * @generated from field: string instance_id = 4;
+   */
+  instanceId: string;
+
+  /**
+   * When the worker started.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 5;
+   */
+  startTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message cluster.v1.RegisteredWorker.
+ * Use `create(RegisteredWorkerSchema)` to create a new message.
+ */
+export declare const RegisteredWorkerSchema: GenMessage<RegisteredWorker>;
+
+/**
+ * ListWorkersRequest has no parameters yet.
+ *
+ * @generated from message cluster.v1.ListWorkersRequest
+ */
+export declare type ListWorkersRequest = Message<"cluster.v1.ListWorkersRequest"> & {
+};
+
+/**
+ * Describes the message cluster.v1.ListWorkersRequest.
+ * Use `create(ListWorkersRequestSchema)` to create a new message.
+ */
+export declare const ListWorkersRequestSchema: GenMessage<ListWorkersRequest>;
+
+/**
+ * ListWorkersResponse is the current set of registered workers.
+ *
+ * @generated from message cluster.v1.ListWorkersResponse
+ */
+export declare type ListWorkersResponse = Message<"cluster.v1.ListWorkersResponse"> & {
+  /**
+   * False when the server runs without a registry (no --etcd).
+   *
+   * @generated from field: bool registry_enabled = 1;
+   */
+  registryEnabled: boolean;
+
+  /**
+   * The workers, ordered by id.
+   *
+   * @generated from field: repeated cluster.v1.RegisteredWorker workers = 2;
+   */
+  workers: RegisteredWorker[];
+};
+
+/**
+ * Describes the message cluster.v1.ListWorkersResponse.
+ * Use `create(ListWorkersResponseSchema)` to create a new message.
+ */
+export declare const ListWorkersResponseSchema: GenMessage<ListWorkersResponse>;
+
+/**
  * ClusterService reports the service instances registered in etcd. It is
  * always mounted; without --etcd it answers with registry_enabled = false
  * and no instances.
@@ -192,6 +281,17 @@ export declare const ClusterService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchInstancesRequestSchema;
     output: typeof WatchInstancesResponseSchema;
+  },
+  /**
+   * ListWorkers returns the worker nodes registered in etcd (under
+   * "switchboard/workers/<id>"), whichever master they are connected to.
+   *
+   * @generated from rpc cluster.v1.ClusterService.ListWorkers
+   */
+  listWorkers: {
+    methodKind: "unary";
+    input: typeof ListWorkersRequestSchema;
+    output: typeof ListWorkersResponseSchema;
   },
 }>;
 

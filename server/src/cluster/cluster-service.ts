@@ -3,12 +3,15 @@ import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import {
   ClusterService,
   ListInstancesResponseSchema,
+  ListWorkersResponseSchema,
   WatchInstancesResponseSchema,
   type ListInstancesResponse,
+  type ListWorkersResponse,
   type WatchInstancesResponse,
 } from "../../../gen/cluster/v1/cluster_pb.js";
 import { abortReason, invalidArgument } from "../errors.ts";
 import type { InstanceView } from "./instance-view.ts";
+import { disabledWorkerView, type WorkerView } from "./worker-view.ts";
 
 const serviceName = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 
@@ -25,8 +28,15 @@ function checkService(service: string): void {
 }
 
 /** Mounts ClusterService (always; empty with registry_enabled=false without etcd). */
-export function registerClusterService(router: ConnectRouter, view: InstanceView): void {
+export function registerClusterService(
+  router: ConnectRouter,
+  view: InstanceView,
+  workerView: WorkerView = disabledWorkerView,
+): void {
   router.service(ClusterService, {
+    listWorkers(): ListWorkersResponse {
+      return create(ListWorkersResponseSchema, { registryEnabled: workerView.enabled, workers: workerView.workers() });
+    },
     listInstances(req): ListInstancesResponse {
       checkService(req.service);
       return create(ListInstancesResponseSchema, {

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient } from "../../../node-client/src/discovery/etcd-client.ts";
 import { disabledInstanceView, etcdInstanceView, type InstanceView } from "../cluster/instance-view.ts";
+import { disabledWorkerView, etcdWorkerView, type WorkerView } from "../cluster/worker-view.ts";
+import { defaultWorkerPrefix } from "../../../node-client/src/discovery/endpoint-record.ts";
 import type { ServerOptions } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { defaultAdvertise } from "./advertise.ts";
@@ -12,6 +14,8 @@ import type { Registry } from "./registry.ts";
 export interface ClusterSetup {
   /** What ClusterService reports. */
   readonly view: InstanceView;
+  /** Registered workers (under switchboard/workers), for ClusterService.ListWorkers. */
+  readonly workers: WorkerView;
   /** The registry once `register()` ran with --etcd. */
   readonly registry: Registry | undefined;
   /** After the listener is up: announce the hosted services (background, with retries). */
@@ -36,6 +40,7 @@ export function setupCluster(options: ServerOptions, logger: Logger): ClusterSet
   if (!options.etcd || options.etcd.length === 0) {
     return {
       view: disabledInstanceView,
+      workers: disabledWorkerView,
       registry: undefined,
       register: () => undefined,
       beforeDrain: () => Promise.resolve(),
@@ -44,9 +49,11 @@ export function setupCluster(options: ServerOptions, logger: Logger): ClusterSet
   }
   const client: Etcd3 = createEtcdClient(options.etcd);
   const view = etcdInstanceView(client, options.registryPrefix, logger);
+  const workers = etcdWorkerView(client, defaultWorkerPrefix);
   let registry: Registry | undefined;
   return {
     view,
+    workers,
     get registry() {
       return registry;
     },
@@ -74,6 +81,7 @@ export function setupCluster(options: ServerOptions, logger: Logger): ClusterSet
     async close() {
       await registry?.close();
       await view.close();
+      await workers.close();
       client.close();
     },
   };
