@@ -13,7 +13,7 @@ export function crashValue(p: number, seq: number): Buffer {
   return b;
 }
 
-export const crashLogConfig = { maxStoreBytes: 256 * 1024, maxIndexBytes: 12 * 2000 };
+export const crashLogConfig = { maxStoreBytes: 64 * 1024, maxIndexBytes: 12 * 2000 }; // small: many roll-overs to crash in
 
 if (import.meta.main) {
   const [dir, fsync = "always", producers = "32", round = "0"] = process.argv.slice(2);

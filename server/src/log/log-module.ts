@@ -8,6 +8,9 @@ import { logService } from "./log-service.ts";
 export const logModule: ServiceModuleFactory = async ({ options, logger }) => {
   const dir = path.resolve(options.dataDir, "log");
   const log = await openCommitLog(dir, options.commitLog);
+  if (log.openReport.removedEmptySegments > 0) {
+    logger.warn({ dir, removed: log.openReport.removedEmptySegments }, "commit log: removed empty segments left by a torn roll-over");
+  }
   for (const r of log.openReport.repaired) {
     logger.warn({ dir, ...r }, "commit log: repaired a segment after an unclean shutdown");
   }

@@ -170,6 +170,26 @@ test("a flipped byte mid-log is a clear error on read; the rest stays readable",
   });
 });
 
+test("a torn roll-over (last batch of a segment cut, next segment empty) recovers", async () => {
+  await withDir(async (dir) => {
+    const log = await openCommitLog(dir, small);
+    for (let i = 0; i < 5; i++) await log.append(Buffer.alloc(10, i));
+    await log.close();
+    // As if killed mid-write: the segment's last two records are torn off, the
+    // next segment's files already exist (created at the roll-over) but are empty.
+    const store = path.join(dir, segmentFileName(0, "store"));
+    fs.truncateSync(store, fs.statSync(store).size - 18 - 5);
+    fs.writeFileSync(path.join(dir, segmentFileName(5, "store")), "");
+    fs.writeFileSync(path.join(dir, segmentFileName(5, "index")), "");
+    const again = await openCommitLog(dir, small);
+    assert.equal(again.openReport.removedEmptySegments, 1);
+    assert.equal(again.nextOffset, 3);
+    assert.ok(!fs.existsSync(path.join(dir, segmentFileName(5, "store"))));
+    assert.equal(await again.append(Buffer.from("x")), 3);
+    await again.close();
+  });
+});
+
 test("a missing segment in the middle is reported, not papered over", async () => {
   await withDir(async (dir) => {
     const log = await openCommitLog(dir, small);

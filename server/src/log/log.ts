@@ -40,6 +40,8 @@ export interface CommitLog {
 /** What `openCommitLog` found and repaired. */
 export interface OpenReport {
   segments: number;
+  /** Empty segments after a torn roll-over, removed. */
+  removedEmptySegments: number;
   repaired: Array<{ baseOffset: number } & SegmentRecovery>;
 }
 
@@ -67,19 +69,30 @@ export async function openCommitLog(dir: string, config: Partial<LogConfig> = {}
     if (m) bases.add(Number(m[1]));
   }
   const segments: Segment[] = [];
+  let removedEmpty = 0;
   try {
     for (const base of [...bases].sort((a, b) => a - b)) {
-      const segment = await Segment.open(dir, base, resolved);
-      const prev = segments.at(-1);
-      segments.push(segment);
-      if (prev && prev.nextOffset !== base) {
-        throw new Error(
-          `commit log ${dir}: segment ${prev.store.path} ends before offset ${prev.nextOffset} but the next segment starts at ${base}; records are missing`,
-        );
+      segments.push(await Segment.open(dir, base, resolved));
+    }
+    for (let i = 1; i < segments.length; i++) {
+      const prev = segments[i - 1]!;
+      if (prev.nextOffset === segments[i]!.baseOffset) continue;
+      // A roll-over creates the next segment's files before the previous
+      // segment's last batch is written; a crash in between leaves that batch
+      // torn and the new segments empty. They held nothing acknowledged.
+      if (segments.slice(i).every((s) => s.count === 0)) {
+        const empty = segments.splice(i);
+        for (const s of empty) s.remove();
+        removedEmpty = empty.length;
+        break;
       }
+      throw new Error(
+        `commit log ${dir}: segment ${prev.store.path} ends before offset ${prev.nextOffset} but the next segment starts at ${segments[i]!.baseOffset}; records are missing`,
+      );
     }
     const report: OpenReport = {
       segments: segments.length,
+      removedEmptySegments: removedEmpty,
       repaired: segments
         .filter((s) => s.recovery.droppedIndexEntries + s.recovery.rebuiltIndexEntries + s.recovery.truncatedStoreBytes > 0)
         .map((s) => ({ baseOffset: s.baseOffset, ...s.recovery })),
