@@ -141,6 +141,9 @@ test("without --etcd nothing is registered and ClusterService says registry_enab
   const list = await client.listInstances({});
   assert.equal(list.registryEnabled, false);
   assert.equal(list.instances.length, 0);
+  const workers = await client.listWorkers({});
+  assert.equal(workers.registryEnabled, false);
+  assert.equal(workers.workers.length, 0);
   const ac = new AbortController();
   const first = await client.watchInstances({}, { signal: ac.signal })[Symbol.asyncIterator]().next();
   assert.equal(first.value.registryEnabled, false);
