@@ -37,6 +37,8 @@ const seconds = flags.quick ? 1 : Number(flags.seconds);
 const consumeRecords = flags.quick ? 100_000 : Number(flags.records);
 const sizes = [100, 4096];
 const pinned = os.availableParallelism() >= 2;
+/** Node flags of `npm run serve` (package.json), given to both servers alike. */
+const serverNodeOptions = "--max-semi-space-size=8";
 
 function pin(pid: number, core: number) {
   if (!pinned) return;
@@ -136,6 +138,7 @@ async function startSwitchboard(fsync: string, dataDir?: string): Promise<Server
   const server = await startServerProcess({
     args: ["--services", "log", "--no-request-log", "--log-level", "info", "--log-fsync", fsync],
     ...(dataDir !== undefined && { dataDir }),
+    env: { NODE_OPTIONS: serverNodeOptions },
   });
   pin(server.pid, 1);
   return server;
@@ -144,6 +147,7 @@ async function startSwitchboard(fsync: string, dataDir?: string): Promise<Server
 async function startPeer(count: number, valueBytes: number): Promise<{ url: string; pid: number; stop(): void }> {
   const child = spawn(process.execPath, [path.join(import.meta.dirname, "peers/grpc-log-server.ts"), String(count), String(valueBytes)], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, NODE_OPTIONS: serverNodeOptions },
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`grpc-js peer exited (${code})`)));

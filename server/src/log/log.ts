@@ -255,6 +255,14 @@ export class SegmentedLog implements CommitLog {
       try {
         for (const s of segments) if (this.#segments.includes(s)) await s.sync();
         if (this.#dirSyncNeeded) await this.#syncDir();
+      } catch (err) {
+        // After a failed fsync the kernel may have dropped the dirty pages:
+        // what was acknowledged is not known to be durable. Stop appending.
+        this.#failed ??= new LogClosedError(
+          `the commit log stopped accepting appends after an fsync failed: ${(err as Error).message}`,
+          { cause: err },
+        );
+        throw err;
       } finally {
         this.#syncing = null;
       }
