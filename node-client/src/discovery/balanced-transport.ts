@@ -87,10 +87,17 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   const waitForEndpointsMs = options.waitForEndpointsMs ?? 5000;
   if (protocol === "grpc" && httpVersion !== "2") throw new Error("createBalancedTransport: gRPC needs HTTP/2");
   let resolver: Resolver;
+  /** Why etcd could not be read lately, for "no endpoints" errors. */
+  let resolveError: string | undefined;
   if (options.resolver) {
     resolver = options.resolver;
   } else if (options.etcd !== undefined) {
-    resolver = createEtcdResolver({ etcd: options.etcd, service: options.service, prefix: options.prefix });
+    resolver = createEtcdResolver({
+      etcd: options.etcd,
+      service: options.service,
+      prefix: options.prefix,
+      onError: (err) => (resolveError = err.message),
+    });
   } else {
     throw new Error("createBalancedTransport: give `etcd` or `resolver`");
   }
@@ -102,6 +109,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   let closed = false;
 
   const update = () => {
+    resolveError = undefined;
     const addresses = resolver.endpoints().map((e) => e.address);
     picker.setAddresses(addresses);
     for (const [address, conn] of conns) {
@@ -195,7 +203,13 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
         left = remaining();
       }
       if (address === undefined) {
-        throw lastError ?? new ConnectError(`no endpoints registered for ${options.service}`, Code.Unavailable);
+        throw (
+          lastError ??
+          new ConnectError(
+            `no endpoints registered for ${options.service}${resolveError ? ` (etcd: ${resolveError})` : ""}`,
+            Code.Unavailable,
+          )
+        );
       }
       tried.add(address);
       try {
