@@ -210,7 +210,8 @@ export class SegmentedLog implements CommitLog {
         // while an earlier one misses some.
         for (const segment of segments) {
           await segment.flush();
-          if (always) await segment.sync();
+          // A full (rolled-over) segment is written for the last time: its index is synced too.
+          if (always) await (segment === this.#segments.at(-1) ? segment.sync() : segment.syncAll());
           else this.#unsynced.add(segment);
         }
         if (always && this.#dirSyncNeeded) await this.#syncDir();
@@ -253,7 +254,10 @@ export class SegmentedLog implements CommitLog {
     this.#unsynced.clear();
     const run = async () => {
       try {
-        for (const s of segments) if (this.#segments.includes(s)) await s.sync();
+        for (const s of segments) {
+          if (!this.#segments.includes(s)) continue;
+          await (s === this.#segments.at(-1) ? s.sync() : s.syncAll());
+        }
         if (this.#dirSyncNeeded) await this.#syncDir();
       } catch (err) {
         // After a failed fsync the kernel may have dropped the dirty pages:

@@ -134,7 +134,8 @@ export class Segment {
    * Makes the written records durable: fdatasync of the store only. The index
    * is derived data — on open, entries that are missing, zeroed or point past
    * the valid records are dropped and rebuilt from the store — so it is synced
-   * only on close (`syncAll`), which saves an fsync per group commit.
+   * only when the segment is full and on close (`syncAll`), which saves an
+   * fsync per group commit.
    */
   async sync(): Promise<void> {
     await this.store.sync();
