@@ -62,7 +62,15 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
         respond(status, h, body) {
           if (stream.destroyed || stream.closed) return;
           h[":status"] = status;
-          stream.respond(h);
+          // End with an empty DATA frame after the body (sendTrailers with no
+          // fields) rather than END_STREAM on the body itself: when the stream
+          // closes before the body's write callback, Node's Writable builds an
+          // ERR_STREAM_DESTROYED with a stack trace for nothing
+          // (Writable errorBuffer) — 15 % of the CPU of this path in a profile.
+          stream.respond(h, { waitForTrailers: true });
+          stream.once("wantTrailers", () => {
+            if (!stream.destroyed) stream.sendTrailers({});
+          });
           stream.end(body);
         },
         get gone() {
