@@ -6,7 +6,9 @@
 //    record) and ProduceStream, with 100-byte and 4-KiB records
 //  - ConsumeStream from offset 0 over 1,000,000 records
 //  - the reference: a @grpc/grpc-js server (bench/peers/grpc-log-server.ts)
-//    streaming the same messages from memory, measured with the same client
+//    streaming the same messages from memory, measured with the same client; and,
+//    to show the floor under ProduceStream, stock connect-node acking from
+//    memory (bench/peers/connect-log-server.ts)
 // The RPC client is a minimal HTTP/2 gRPC client (grpc-h2-client.ts) that
 // sends pre-encoded requests and only counts responses, so the servers are
 // the bottleneck; the server's CPU time per record (from /proc) is printed too.
@@ -144,13 +146,13 @@ async function startSwitchboard(fsync: string, dataDir?: string): Promise<Server
   return server;
 }
 
-async function startPeer(count: number, valueBytes: number): Promise<{ url: string; pid: number; stop(): void }> {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, "peers/grpc-log-server.ts"), String(count), String(valueBytes)], {
+async function startPeer(count: number, valueBytes: number, script = "grpc-log-server.ts"): Promise<{ url: string; pid: number; stop(): void }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, "peers", script), String(count), String(valueBytes)], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, NODE_OPTIONS: serverNodeOptions },
   });
   const port = await new Promise<number>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`grpc-js peer exited (${code})`)));
+    child.once("exit", (code) => reject(new Error(`${script} exited (${code})`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const m = /^port (\d+)$/.exec(line);
       if (m) resolve(Number(m[1]));
@@ -256,6 +258,13 @@ try {
     } finally {
       peer.stop();
     }
+    const floor = await startPeer(0, size, "connect-log-server.ts");
+    try {
+      await produceStream(floor.url, size, 10_000);
+      report({ name: `ProduceStream connect-node floor (ack only), 1 stream, ${size} B`, ...(await measured(floor.pid, () => produceStream(floor.url, size))), valueBytes: size });
+    } finally {
+      floor.stop();
+    }
   }
 
   // ConsumeStream over `consumeRecords` 100-byte records, alternating switchboard and peer.
@@ -308,6 +317,7 @@ function summary() {
   line("ConsumeStream vs grpc-js from memory", best("ConsumeStream from 0"), best("ConsumeStream grpc-js"));
   for (const size of sizes) {
     line(`ProduceStream fsync=interval vs grpc-js, ${size} B`, best(`ProduceStream fsync=interval, 1 stream, ${size} B`), best(`ProduceStream grpc-js peer (memory), 1 stream, ${size} B`));
+    line(`  connect-node ack-only floor vs grpc-js, ${size} B`, best(`ProduceStream connect-node floor (ack only), 1 stream, ${size} B`), best(`ProduceStream grpc-js peer (memory), 1 stream, ${size} B`));
   }
   for (const size of sizes) {
     const ratio = (a: string, b: string) => (rate(best(a)) / rate(best(b))).toFixed(1);
