@@ -172,7 +172,11 @@ export class SegmentedLog implements CommitLog {
     }
     let segment = this.#segments.at(-1)!;
     if (segment.isFullFor(value.length)) {
-      segment = Segment.create(this.dir, this.#next, this.config);
+      try {
+        segment = Segment.create(this.dir, this.#next, this.config);
+      } catch (err) {
+        return Promise.reject(err); // e.g. EMFILE, ENOSPC: this append fails, the log stays usable
+      }
       this.#segments.push(segment);
       this.#dirSyncNeeded = true;
       this.#rolled = true;
