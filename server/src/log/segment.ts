@@ -80,7 +80,14 @@ export class Segment {
     const storePath = path.join(dir, segmentFileName(baseOffset, "store"));
     if (fs.existsSync(storePath)) throw new Error(`segment ${storePath} already exists`);
     const store = Store.open(storePath);
-    const { index } = Index.open(path.join(dir, segmentFileName(baseOffset, "index")));
+    let index: Index;
+    try {
+      index = Index.open(path.join(dir, segmentFileName(baseOffset, "index"))).index;
+    } catch (err) {
+      store.close();
+      fs.rmSync(storePath, { force: true });
+      throw err;
+    }
     return new Segment(baseOffset, store, index, limits, {
       droppedIndexEntries: 0,
       rebuiltIndexEntries: 0,
