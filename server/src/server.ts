@@ -17,6 +17,7 @@ import { createCors } from "./http/cors.ts";
 import { listen, type Listener, type RequestHandler } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
 import { enforceDeadline } from "./http/deadline-guard.ts";
+import { closeWhenAnswered } from "./http/close-answered.ts";
 import { requestLogInterceptor } from "./interceptors/request-log.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
@@ -134,6 +135,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   try {
     const handler: RequestHandler = (req, res) => {
       enforceDeadline(req, res, deadlineGraceMs);
+      closeWhenAnswered(req, res);
       cors(req, res, () => connectHandler(req, res));
     };
     const withFastPath: RequestHandler = (req, res) => {
