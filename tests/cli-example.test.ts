@@ -1,0 +1,53 @@
+// The Node client script (node-client/examples/client-script.ts) runs
+// against a real server and worker, and the installed `switchboard` bin works.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { accessSync, constants, lstatSync, readFileSync, realpathSync } from "node:fs";
+import path from "node:path";
+import { runCli } from "./harness/cli.ts";
+import { repoRoot, startServerProcess } from "./harness/server-process.ts";
+import { startWorkerProcess } from "./harness/worker-process.ts";
+
+test("the example script and the switchboard bin", async (t) => {
+  const server = await startServerProcess({ args: ["--no-request-log"] });
+  t.after(() => server.cleanup());
+  const worker = startWorkerProcess({ serverUrl: server.url, id: "example-worker", allow: ["echo"] });
+  t.after(() => worker.cleanup());
+
+  await t.test("examples/client-script.ts: orders, log, and a task run by the worker", async () => {
+    const script = path.join(repoRoot, "node-client/examples/client-script.ts");
+    const child = spawn(process.execPath, [script, "--server", server.url, "--task-timeout", "60"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += String(d)));
+    child.stderr.on("data", (d) => (err += String(d)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    clearTimeout(timer);
+    assert.equal(code, 0, `${out}\n${err}`);
+    assert.match(out, /^stored: USB-C cable, Charger → Berlin, DE$/m);
+    assert.match(out, /^found example-\d+: USB-C cable, Charger$/m);
+    assert.match(out, /^updated: example-\d+, 103$/m);
+    assert.match(out, /^shipment \S+ \(Processed!\): example-\d+$/m);
+    for (const text of ["hello", "from", "the example"]) assert.match(out, new RegExp(`^tail: offset \\d+ = ${text}$`, "m"));
+    assert.match(out, /^result: exit 0, stdout: "hello from a worker\\n"$/m);
+    assert.match(out, /example finished/);
+  });
+
+  await t.test("node_modules/.bin/switchboard → the workspace launcher runs the CLI", async () => {
+    const bin = path.join(repoRoot, "node_modules/.bin/switchboard");
+    assert.ok(lstatSync(bin).isSymbolicLink(), "npm linked the workspace bin");
+    const launcher = realpathSync(bin);
+    assert.equal(launcher, path.join(repoRoot, "node-client/bin/switchboard.js"));
+    accessSync(launcher, constants.X_OK);
+    assert.match(readFileSync(launcher, "utf8"), /^#!\/usr\/bin\/env node\n/);
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, "node-client/package.json"), "utf8")) as { bin: Record<string, string> };
+    assert.deepEqual(pkg.bin, { switchboard: "bin/switchboard.js" });
+
+    // Run through the symlink in node_modules, the way `npx switchboard` does.
+    const r = await runCli(["orders", "get", "104", "--json", "--server", server.url], { entry: bin });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { id: string }).id, "104");
+  });
+});
