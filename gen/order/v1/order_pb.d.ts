@@ -336,8 +336,13 @@ export declare const OrderService: GenService<{
   },
   /**
    * UpdateOrders replaces each streamed order (matched by id) and returns the
-   * ids updated. The call is atomic: if any order is invalid or unknown, the
-   * call fails and none of the orders of this call are changed.
+   * ids updated, in the order received (a repeated id is applied in order, so
+   * the last one wins). The call is atomic: orders are checked as they arrive
+   * and written together in one transaction when the client half-closes. If
+   * any order is invalid (INVALID_ARGUMENT) or unknown (NOT_FOUND), or the
+   * call is cancelled, times out or the server shuts down before the
+   * half-close, the call fails and none of the orders of this call change —
+   * including those streamed before the failing one.
    *
    * @generated from rpc order.v1.OrderService.UpdateOrders
    */
