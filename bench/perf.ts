@@ -172,8 +172,8 @@ async function h2load(s: Server, load: Load, secs: number): Promise<Sample> {
   const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
   const lat = fs.readFileSync(logFile, "utf8").trim().split("\n").map((l) => Number(l.split("\t")[2])).sort((a, b) => a - b);
   const p99 = lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]! / 1000 : NaN;
-  if (done === 0) throw new Error(`${s.name}: no successful request\n${out}`);
-  return { rps, cpuUsPerReq: cpu / done, p99ms: p99 };
+  if (done === 0 && secs >= seconds) throw new Error(`${s.name}: no successful request\n${out}`);
+  return { rps, cpuUsPerReq: done ? cpu / done : NaN, p99ms: p99 };
 }
 
 const median = (xs: number[]) => {
@@ -183,7 +183,7 @@ const median = (xs: number[]) => {
 
 /** Runs `load` on each server alternately; returns the medians per server. */
 async function scenario(servers: Server[], load: Load): Promise<Map<string, Sample>> {
-  for (const s of servers) await h2load(s, load, 1); // warm-up
+  for (const s of servers) await h2load(s, load, 2); // warm-up (its numbers are not used)
   const samples = new Map<string, Sample[]>(servers.map((s) => [s.name, []]));
   for (let r = 0; r < rounds; r++) {
     for (const s of servers) samples.get(s.name)!.push(await h2load(s, load, seconds));
