@@ -2,7 +2,9 @@
 // server (with an auth token) and a real `switchboard worker` process.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { jsonLines, runCli } from "./harness/cli.ts";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { jsonLines, runCli, spawnCli } from "./harness/cli.ts";
 import { startServerProcess } from "./harness/server-process.ts";
 import { startWorkerProcess } from "./harness/worker-process.ts";
 
@@ -122,6 +124,16 @@ test("switchboard tasks, nodes, health, services", async (t) => {
     const unknown = await runCli(["health", "nope.v1.Nope", ...S]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /^error: NOT_FOUND: /m);
+  });
+
+  await t.test("health --watch streams the status until Ctrl-C (exit 130)", async (tt) => {
+    const watch = spawnCli(["health", "order", "--watch", "--json", ...S]);
+    tt.after(() => watch.kill("SIGKILL"));
+    const lines = createInterface({ input: watch.stdout! })[Symbol.asyncIterator]();
+    assert.deepEqual(JSON.parse(String((await lines.next()).value)), { service: "order.v1.OrderService", status: "SERVING" });
+    const exited = once(watch, "exit");
+    watch.kill("SIGINT");
+    assert.equal(((await exited) as [number | null])[0], 130);
   });
 
   await t.test("services without --etcd: says discovery is off, lists what the server reports", async () => {
