@@ -135,7 +135,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   try {
     const handler: RequestHandler = (req, res) => {
       enforceDeadline(req, res, deadlineGraceMs);
-      closeWhenAnswered(req, res);
+      closeWhenAnswered(req);
       cors(req, res, () => connectHandler(req, res));
     };
     const withFastPath: RequestHandler = (req, res) => {

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import type { IncomingMessage } from "node:http";
+import { constants, type Http2ServerRequest } from "node:http2";
 
 /**
  * Once the response of an HTTP/2 call is completely sent (status and
@@ -11,13 +11,14 @@ import { constants, type Http2ServerRequest, type Http2ServerResponse } from "no
  * graceful shutdown waits for its timeout. Node's http2 compatibility API has
  * no option for this, hence the hand-written hook.
  */
-export function closeWhenAnswered(
-  req: IncomingMessage | Http2ServerRequest,
-  res: ServerResponse | Http2ServerResponse,
-): void {
+export function closeWhenAnswered(req: IncomingMessage | Http2ServerRequest): void {
   if (!("stream" in req)) return;
   const stream = req.stream;
-  res.once("finish", () => {
+  // Node's compatibility response sends its trailers (empty for Connect) from
+  // its own 'wantTrailers' listener, registered before this one; once they are
+  // out the response is complete. ('finish' on the response would only come
+  // when the stream closes, which is what the client is not doing.)
+  stream.once("wantTrailers", () => {
     setImmediate(() => {
       if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
     });
