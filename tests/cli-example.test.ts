@@ -35,6 +35,27 @@ test("the example script and the switchboard bin", async (t) => {
     assert.match(out, /example finished/);
   });
 
+  await t.test("library: leaving a stream early cancels the call, so a script exits without waiting for the deadline", async () => {
+    const index = path.join(repoRoot, "node-client/src/index.ts");
+    const code = `
+      import { createClients } from ${JSON.stringify(index)};
+      const sb = createClients({ baseUrl: ${JSON.stringify(server.url)}, timeoutMs: 600000 });
+      for await (const { order } of sb.orders.searchOrders({ query: "" })) { console.log(order.id); break; }
+      for await (const { record } of sb.log.consumeStream({ offset: 0n })) { console.log("tail", record.offset); break; }
+      await sb.close();`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += String(d)));
+    child.stderr.on("data", (d) => (err += String(d)));
+    // A 10-minute deadline is pending on both streams: only cancellation lets the process end.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const [exit, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("exit", (c, s) => resolve([c, s])));
+    clearTimeout(timer);
+    assert.deepEqual([exit, signal], [0, null], err);
+    assert.match(out, /^102\ntail \d+n\n$/);
+  });
+
   await t.test("node_modules/.bin/switchboard → the workspace launcher runs the CLI", async () => {
     const bin = path.join(repoRoot, "node_modules/.bin/switchboard");
     assert.ok(lstatSync(bin).isSymbolicLink(), "npm linked the workspace bin");
