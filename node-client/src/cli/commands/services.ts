@@ -5,10 +5,6 @@ import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../../../
 import type { ServerReflectionRequestSchema } from "../../../../gen/grpc/reflection/v1/reflection_pb.js";
 import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
-import { defaultServicePrefix } from "../../discovery/endpoint-record.ts";
-import { createEtcdClient } from "../../discovery/etcd-client.ts";
-import { listInstances } from "../../discovery/list-instances.ts";
-import { listWorkers } from "../../discovery/register-worker.ts";
 import { formatLabels, formatTable } from "../format.ts";
 
 /**
@@ -35,6 +31,13 @@ export function servicesCommand(): Command {
 }
 
 async function listFromEtcd(cli: Cli): Promise<void> {
+  // Loaded here, not at start-up: etcd3 (grpc-js, protobufjs) is heavy.
+  const [{ defaultServicePrefix }, { listInstances }, { createEtcdClient }, { listWorkers }] = await Promise.all([
+    import("../../discovery/endpoint-record.ts"),
+    import("../../discovery/list-instances.ts"),
+    import("../../discovery/etcd-client.ts"),
+    import("../../discovery/register-worker.ts"),
+  ]);
   const prefix = cli.globals.etcdPrefix ?? defaultServicePrefix;
   const etcd = createEtcdClient(cli.globals.etcd!);
   let instances: Awaited<ReturnType<typeof listInstances>>;
@@ -85,7 +88,7 @@ async function listFromServer(cli: Cli): Promise<void> {
   names.sort();
   const rows: string[][] = [];
   for (const service of names) {
-    let status = "-";
+    let status: string | null = null;
     try {
       const h = await clients.health.check({ service }, cli.call());
       status = ServingStatus[h.status] ?? String(h.status);
@@ -94,7 +97,7 @@ async function listFromServer(cli: Cli): Promise<void> {
       if (ConnectError.from(err).code !== Code.NotFound) throw err;
     }
     if (cli.json) cli.outJsonValue({ service, address: cli.globals.server, status });
-    else rows.push([service, status]);
+    else rows.push([service, status ?? "-"]);
   }
   if (!cli.json) cli.out(formatTable(["SERVICE", "HEALTH"], rows));
 }
