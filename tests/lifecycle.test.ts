@@ -10,6 +10,11 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { GetOrderRequestSchema, OrderService, type ProcessOrdersRequest } from "../gen/order/v1/order_pb.js";
+import {
+  ServerReflection,
+  ServerReflectionRequestSchema,
+  type ServerReflectionRequest,
+} from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { pushable } from "./harness/pushable.ts";
 import { grpcFrame } from "./harness/raw-http2.ts";
 import { startServerProcess } from "./harness/server-process.ts";
@@ -111,7 +116,7 @@ test("SIGTERM: open streams end with UNAVAILABLE, an in-flight unary call comple
 });
 
 test(
-  "SIGTERM with an open gRPC bidi stream drains without hitting --shutdown-timeout",
+  "SIGTERM with open gRPC bidi streams (ProcessOrders, reflection) drains without hitting --shutdown-timeout",
   // The server resets the answered stream the client still holds open
   // (server/src/http/close-answered.ts); without that its session never closes.
   async (t) => {
@@ -125,9 +130,17 @@ test(
         // nothing before the end
       }
     })().then(() => undefined, (err: unknown) => ConnectError.from(err));
+    // A reflection stream held open as well (grpcurl-like clients keep it open).
+    const reflection = createClient(ServerReflection, createGrpcTransport({ baseUrl: server.url }));
+    const reflReqs = pushable<ServerReflectionRequest>();
+    reflReqs.push(create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } }));
+    const reflIt = reflection.serverReflectionInfo(reflReqs)[Symbol.asyncIterator]();
+    assert.equal((await reflIt.next()).value?.messageResponse.case, "listServicesResponse");
+    const reflEnded = reflIt.next().then(() => undefined, (err: unknown) => ConnectError.from(err));
     await grpc.getOrder({ id: "105" });
     const exited = server.stop("SIGTERM");
     assert.equal((await ended)?.code, Code.Unavailable);
+    assert.equal((await reflEnded)?.code, Code.Unavailable);
     assert.deepEqual(await exited, { code: 0, signal: null });
     assert.ok(!server.logs.some((l) => String(l.msg).includes("shutdown timeout")), "drained without cutting connections");
   },

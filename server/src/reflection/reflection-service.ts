@@ -8,6 +8,7 @@ import {
 } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectRouter } from "@connectrpc/connect";
+import { untilAborted } from "../abortable.ts";
 import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 
@@ -26,11 +27,11 @@ export function registerReflection(
 ): void {
   const registry = new FileIndex(files);
   router.service(v1.ServerReflection, {
-    serverReflectionInfo: (reqs) => answer(reqs, registry, services),
+    serverReflectionInfo: (reqs, ctx) => answer(untilAborted(reqs, ctx.signal), registry, services),
   });
   router.service(v1alpha.ServerReflection, {
-    serverReflectionInfo: (reqs) =>
-      answer(reqs, registry, services) as AsyncIterable<
+    serverReflectionInfo: (reqs, ctx) =>
+      answer(untilAborted(reqs, ctx.signal), registry, services) as AsyncIterable<
         MessageInitShape<typeof v1alpha.ServerReflectionResponseSchema>
       >,
   });
