@@ -155,6 +155,50 @@ describe("one port, plaintext", () => {
   });
 });
 
+describe("CORS", () => {
+  test("a preflight from an allowed origin is answered and exposes the gRPC/Connect headers", async () => {
+    const origin = "http://localhost:5173"; // a default --cors-origin (the Vite dev server)
+    const res = await fetch(`${server.url}/order.v1.OrderService/GetOrder`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,connect-protocol-version" },
+    });
+    assert.ok(res.status === 204 || res.status === 200, `status ${res.status}`);
+    assert.equal(res.headers.get("access-control-allow-origin"), origin);
+    assert.match(res.headers.get("access-control-allow-headers") ?? "", /connect-protocol-version/i);
+    const call = await fetch(`${server.url}/order.v1.OrderService/GetOrder`, { ...getOrderJson("102"), headers: { "content-type": "application/json", origin } });
+    assert.equal(call.headers.get("access-control-allow-origin"), origin);
+    const exposed = (call.headers.get("access-control-expose-headers") ?? "").toLowerCase();
+    for (const h of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) assert.ok(exposed.includes(h), `${h} exposed`);
+  });
+
+  test("another origin gets no CORS grant", async () => {
+    const res = await fetch(`${server.url}/order.v1.OrderService/GetOrder`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    });
+    assert.equal(res.headers.get("access-control-allow-origin"), null);
+  });
+});
+
+describe("--host localhost", () => {
+  test("answers on 127.0.0.1, on the name localhost and (when the machine has IPv6) on ::1", async (t) => {
+    const local = await startServerProcess({ args: ["--host", "localhost"] });
+    t.after(() => local.cleanup());
+    for (const host of ["127.0.0.1", "localhost"]) {
+      const res = await fetch(`http://${host}:${local.port}/order.v1.OrderService/GetOrder`, getOrderJson("102"));
+      assert.equal(res.status, 200, host);
+    }
+    const hasIpv6 = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer().once("error", () => resolve(false));
+      probe.listen(0, "::1", () => probe.close(() => resolve(true)));
+    });
+    if (hasIpv6) {
+      const res = await fetch(`http://[::1]:${local.port}/order.v1.OrderService/GetOrder`, getOrderJson("102"));
+      assert.equal(res.status, 200, "::1");
+    }
+  });
+});
+
 describe("TLS with ALPN", () => {
   let tlsServer: ServerProcess;
   let dir: string;
