@@ -41,9 +41,15 @@ test("switchboard orders", async (t) => {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(jsonLines<OrderJson>(r.stdout).map((o) => o.id), ["102", "104"], proto.join(" "));
     }
-    const none = await runCli(["orders", "search", "no such item", ...S]);
-    assert.equal(none.code, 0);
-    assert.match(none.stdout, /no orders found/);
+    // An empty result is an empty stream that must still end (status OK in the trailers).
+    for (const proto of ["grpc", "connect", "grpc-web"]) {
+      const empty = await runCli(["--timeout", "10s", "orders", "search", "no such item", "--protocol", proto, ...S]);
+      assert.equal(empty.code, 0, `${proto}: ${empty.stderr}`);
+      assert.equal(empty.stdout, "no orders found\n");
+    }
+    const none = await runCli(["--timeout", "10s", "orders", "search", "no such item", "--json", "--protocol", "connect", ...S]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout, "", "no JSON lines for no orders");
   });
 
   await t.test("add then get; invalid order → INVALID_ARGUMENT with field violations, exit 1", async () => {
