@@ -63,10 +63,11 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start in time; stderr:\n${stderr}`)),
-      opts.startTimeoutMs ?? 15_000,
-    );
+    const timer = setTimeout(() => {
+      // Never leave a half-started server behind a failed test.
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start in time; stderr:\n${stderr}`));
+    }, opts.startTimeoutMs ?? 15_000);
     createInterface({ input: child.stdout! }).on("line", (line) => {
       let entry: Record<string, unknown>;
       try {
