@@ -1,8 +1,7 @@
-import type { DescMessage, Message } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
 import type { Interceptor, MethodImplSpec } from "@connectrpc/connect";
 import { createMethodSerializationLookup, type MethodSerializationLookup } from "@connectrpc/connect/protocol";
-import { createInvoker, type StreamInvoker, type UnaryInvoker } from "./invoke.ts";
-import type { FastContext } from "./fast-context.ts";
+import { createInvoker, type Invoker } from "./invoke.ts";
 
 /** Limits and hooks shared by the fast paths; the same values connect-node is given. */
 export interface FastPathOptions {
@@ -21,12 +20,9 @@ export interface FastPathOptions {
 export type FastMethod = {
   spec: MethodImplSpec;
   serialization: MethodSerializationLookup<DescMessage, DescMessage>;
-} & (
-  | { kind: "unary"; invoke: (ctx: FastContext, input: Message) => ReturnType<UnaryInvoker> }
-  | { kind: "server_streaming"; invoke: (ctx: FastContext, input: Message) => ReturnType<StreamInvoker> }
-);
+} & Invoker;
 
-/** Prepares every unary and server-streaming method of the table; other kinds are left to connect. */
+/** Prepares every method of the table (all four kinds). */
 export function prepareMethods(
   table: ReadonlyMap<string, MethodImplSpec>,
   opts: FastPathOptions,

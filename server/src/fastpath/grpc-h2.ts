@@ -7,14 +7,15 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { FastContext } from "./fast-context.ts";
 import { normalize } from "./invoke.ts";
 import type { FastMethod, FastPathOptions } from "./fast-method.ts";
+import { RequestStream } from "./request-stream.ts";
 
 const contentType = "application/grpc+proto";
 /** Coalesce streamed messages into writes of about this size (fewer DATA frames and syscalls). */
 const flushBytes = 16 * 1024;
 
 /**
- * gRPC (binary) unary and server-streaming calls served on Node's HTTP/2 core
- * stream API.
+ * gRPC (binary) calls of all four kinds served on Node's HTTP/2 core stream
+ * API.
  *
  * Why: connect-node serves each call through the http2 compatibility layer
  * (Http2ServerRequest/Response), converts it to a "universal" request with
@@ -23,12 +24,14 @@ const flushBytes = 16 * 1024;
  * the time there and in the garbage it leaves (see bench/README.md). This path
  * reads the body, parses the one envelope, calls the same ServiceImpl through
  * the same interceptors and writes the response with `stream.respond()` and
- * trailers — the work grpc-js does, no more.
+ * trailers — the work grpc-js does, no more. Client- and bidi-streaming calls
+ * read their request messages through a RequestStream (request-stream.ts,
+ * bounded, with HTTP/2 flow control as back-pressure) and start the
+ * implementation at once, so a bidi call answers while the client sends.
  *
  * It only takes what it fully handles: POST, content-type application/grpc or
  * application/grpc+proto, no Origin header (browsers go through CORS), a
- * method recorded in the table with kind unary or server-streaming,
- * grpc-encoding identity or gzip and a valid grpc-timeout. Everything else
+ * method recorded in the table, grpc-encoding identity or gzip and a valid grpc-timeout. Everything else
  * returns false and is served by connect-node unchanged.
  *
  * Upstream: the allocations (lazy context, one generator per call) would be
@@ -85,6 +88,8 @@ class GrpcCall {
   #flushScheduled: NodeJS.Immediate | undefined;
   #trailers: Record<string, string> | undefined;
   #waitingForDrain = false;
+  /** The request messages of a client- or bidi-streaming call. */
+  readonly #req: RequestStream | undefined;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -111,8 +116,40 @@ class GrpcCall {
     stream.on("close", () => {
       if (!this.#done) this.#abort(new ConnectError("client canceled the call", Code.Canceled));
     });
+    if (fm.kind === "client_streaming" || fm.kind === "bidi_streaming") {
+      const req = new RequestStream(stream, fm.serialization.getI(true), opts.readMaxBytes, gzipIn);
+      this.#req = req;
+      stream.on("data", (chunk: Buffer) => req.push(chunk));
+      stream.on("end", () => req.end());
+      // Cancel, deadline and server shutdown end the request stream too, so
+      // an implementation waiting for the next message never hangs.
+      const signal = this.#ctx.signal;
+      if (signal.aborted) req.abort(signal.reason);
+      else signal.addEventListener("abort", () => req.abort(signal.reason), { once: true });
+      this.#runStreaming(fm, req).catch((err: unknown) => this.#fail(err));
+      return;
+    }
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     stream.on("end", () => this.#onEnd());
+  }
+
+  async #runStreaming(fm: FastMethod, req: RequestStream): Promise<void> {
+    if (fm.kind === "client_streaming") {
+      const out = await fm.invoke(this.#ctx, req);
+      if (this.#done) return;
+      await this.#unaryResponse(out);
+    } else if (fm.kind === "bidi_streaming") {
+      await this.#serverStream(await fm.invoke(this.#ctx, req));
+    }
+  }
+
+  async #unaryResponse(out: Message): Promise<void> {
+    const f = this.#frame(out);
+    const frame = f instanceof Promise ? await f : f;
+    if (this.#done) return;
+    this.#respond(frame[0] === 1);
+    this.#finish();
+    this.#stream.end(frame);
   }
 
   #onData(chunk: Buffer): void {
@@ -169,13 +206,8 @@ class GrpcCall {
     if (this.#fm.kind === "unary") {
       const out = await this.#fm.invoke(this.#ctx, input);
       if (this.#done) return;
-      const f = this.#frame(out);
-      const frame = f instanceof Promise ? await f : f;
-      if (this.#done) return;
-      this.#respond(frame[0] === 1);
-      this.#finish();
-      this.#stream.end(frame);
-    } else {
+      await this.#unaryResponse(out);
+    } else if (this.#fm.kind === "server_streaming") {
       await this.#serverStream(await this.#fm.invoke(this.#ctx, input));
     }
   }
@@ -207,6 +239,9 @@ class GrpcCall {
       if (this.#done) return this.#stopIterator(iter);
     }
     this.#flush();
+    // A stream that yielded nothing still needs its headers before the
+    // trailers (gRPC's status), or the client waits forever.
+    this.#respond(this.#acceptGzip);
     this.#finish();
     this.#stream.end();
   }
@@ -274,6 +309,20 @@ class GrpcCall {
     stream.respond(h, { waitForTrailers: true });
     stream.once("wantTrailers", () => {
       if (!stream.destroyed) stream.sendTrailers(this.#trailers ?? this.#okTrailers());
+      this.#closeWhenAnswered();
+    });
+  }
+
+  /**
+   * A client still sending after the response is complete (e.g. a streaming
+   * call that failed) gets RST_STREAM NO_ERROR, as gRPC servers do; see
+   * http/close-answered.ts for why a half-open stream must not linger.
+   */
+  #closeWhenAnswered(): void {
+    const stream = this.#stream;
+    if (this.#req === undefined || stream.readableEnded) return;
+    setImmediate(() => {
+      if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
     });
   }
 
@@ -309,6 +358,7 @@ class GrpcCall {
         h[k] = v;
       });
       stream.respond({ ...h, ...t }, { endStream: true });
+      this.#closeWhenAnswered();
     } else if (this.#waitingForDrain) {
       // The client is not reading (flow control holds our data), so trailers
       // could not follow. Reset the stream instead; this also wakes the
@@ -322,11 +372,13 @@ class GrpcCall {
 
   #finish(): void {
     this.#done = true;
+    this.#req?.close();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#ctx.release();
   }
 
   #abort(reason: ConnectError): void {
+    this.#req?.abort(reason);
     this.#finish();
     this.#ctx.abort(reason);
     this.#pending = [];

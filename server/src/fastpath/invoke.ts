@@ -21,18 +21,21 @@ const kCtx = Symbol("switchboard.fastContext");
 class FastRequest {
   readonly stream: boolean;
   readonly [kCtx]: FastContext;
-  readonly #input: Message;
-  constructor(ctx: FastContext, stream: boolean, input: Message) {
+  readonly #input: Message | AsyncIterable<Message>;
+  readonly #inputIsStream: boolean;
+  constructor(ctx: FastContext, stream: boolean, input: Message | AsyncIterable<Message>, inputIsStream = false) {
     this.stream = stream;
     this[kCtx] = ctx;
     this.#input = input;
+    this.#inputIsStream = inputIsStream;
   }
-  /** The input message itself (no async iterable around it). */
-  get input(): Message {
+  /** The input itself: the one message, or the request stream of a client/bidi call. */
+  get input(): Message | AsyncIterable<Message> {
     return this.#input;
   }
   get message(): Message | AsyncIterable<Message> {
-    return this.stream ? createAsyncIterable([this.#input]) : this.#input;
+    if (this.#inputIsStream) return this.#input;
+    return this.stream ? createAsyncIterable([this.#input as Message]) : this.#input;
   }
   get method() {
     return this[kCtx].method;
@@ -125,16 +128,25 @@ export function normalize(schema: DescMessage, value: unknown): Message {
 export type UnaryInvoker = (ctx: FastContext, input: Message) => Promise<Message>;
 /** Runs a server-streaming method through the interceptors; yields output messages (maybe init objects). */
 export type StreamInvoker = (ctx: FastContext, input: Message) => Promise<AsyncIterable<unknown>>;
+/** Runs a client-streaming method over the request stream; resolves to the output message. */
+export type ClientStreamInvoker = (ctx: FastContext, input: AsyncIterable<Message>) => Promise<Message>;
+/** Runs a bidi-streaming method over the request stream; yields output messages (maybe init objects). */
+export type BidiStreamInvoker = (ctx: FastContext, input: AsyncIterable<Message>) => Promise<AsyncIterable<unknown>>;
+
+/** The invoker of one method, by kind. */
+export type Invoker =
+  | { kind: "unary"; invoke: UnaryInvoker }
+  | { kind: "server_streaming"; invoke: StreamInvoker }
+  | { kind: "client_streaming"; invoke: ClientStreamInvoker }
+  | { kind: "bidi_streaming"; invoke: BidiStreamInvoker };
 
 /**
  * Builds the invoker of one method, with the interceptor chain composed once
- * (connect composes it per call). Only unary and server-streaming methods
- * have a fast path; the other kinds return undefined.
+ * (connect composes it per call), for each of the four method kinds. The
+ * request and response objects the interceptors see have connect's shape:
+ * `stream` true and `message` an AsyncIterable where the method streams.
  */
-export function createInvoker(
-  spec: MethodImplSpec,
-  interceptors: readonly Interceptor[],
-): { kind: "unary"; invoke: UnaryInvoker } | { kind: "server_streaming"; invoke: StreamInvoker } | undefined {
+export function createInvoker(spec: MethodImplSpec, interceptors: readonly Interceptor[]): Invoker | undefined {
   const chain = (fn: AnyFn): AnyFn =>
     interceptors.reduceRight<AnyFn>((next, i) => i(next as never) as unknown as AnyFn, fn);
   if (spec.kind === "unary") {
@@ -142,7 +154,7 @@ export function createInvoker(
     const output = spec.method.output;
     const next = chain(async (req) => {
       const ctx = req[kCtx];
-      const message = req instanceof FastRequest ? req.input : req.message;
+      const message = req instanceof FastRequest ? (req.input as Message) : req.message;
       const out = normalize(output, await impl(message as Message, contextFor(req)));
       return new FastResponse(ctx, false, out) as unknown as AnyRes;
     });
@@ -161,7 +173,7 @@ export function createInvoker(
       const ctx = req[kCtx];
       let input: Message;
       if (req instanceof FastRequest) {
-        input = req.input;
+        input = req.input as Message;
       } else {
         input = await single(req.message as AsyncIterable<Message>);
       }
@@ -171,6 +183,38 @@ export function createInvoker(
       kind: "server_streaming",
       invoke: async (ctx, input) => {
         const res = await next(new FastRequest(ctx, true, input) as unknown as AnyReq);
+        adoptHeaders(ctx, res);
+        return res.message as AsyncIterable<unknown>;
+      },
+    };
+  }
+  if (spec.kind === "client_streaming") {
+    const impl = spec.impl as (m: AsyncIterable<Message>, c: HandlerContext) => unknown;
+    const output = spec.method.output;
+    const next = chain(async (req) => {
+      const ctx = req[kCtx];
+      const out = normalize(output, await impl(req.message as AsyncIterable<Message>, contextFor(req)));
+      return new FastResponse(ctx, false, out) as unknown as AnyRes;
+    });
+    return {
+      kind: "client_streaming",
+      invoke: async (ctx, input) => {
+        const res = await next(new FastRequest(ctx, true, input, true) as unknown as AnyReq);
+        adoptHeaders(ctx, res);
+        return normalize(output, res.message);
+      },
+    };
+  }
+  if (spec.kind === "bidi_streaming") {
+    const impl = spec.impl as (m: AsyncIterable<Message>, c: HandlerContext) => AsyncIterable<unknown>;
+    const next = chain(async (req) => {
+      const ctx = req[kCtx];
+      return new FastResponse(ctx, true, impl(req.message as AsyncIterable<Message>, contextFor(req))) as unknown as AnyRes;
+    });
+    return {
+      kind: "bidi_streaming",
+      invoke: async (ctx, input) => {
+        const res = await next(new FastRequest(ctx, true, input, true) as unknown as AnyReq);
         adoptHeaders(ctx, res);
         return res.message as AsyncIterable<unknown>;
       },
