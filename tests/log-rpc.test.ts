@@ -129,7 +129,19 @@ for (const tc of transportMatrix) {
       );
     });
 
-    test("ProduceStream acknowledges every record in order", { skip: !tc.fullDuplex && "needs a full-duplex (HTTP/2) transport" }, async () => {
+    // Bidi streaming needs HTTP/2: over HTTP/1.1 the server refuses the call
+    // before running it (HTTP 505), so nothing may be appended.
+    test(`ProduceStream ${tc.fullDuplex ? "acknowledges every record in order" : "over HTTP/1.1 is refused and appends nothing"}`, async () => {
+      if (!tc.fullDuplex) {
+        const before = (await grpcClient(LogService, server.url).getOffsets({})).nextOffset;
+        await assert.rejects(async () => {
+          for await (const _ of client.produceStream((async function* () {
+            yield { record: { value: enc("half-duplex") } };
+          })())) void _;
+        }, ConnectError);
+        assert.equal((await grpcClient(LogService, server.url).getOffsets({})).nextOffset, before);
+        return;
+      }
       const n = 300;
       async function* requests() {
         for (let i = 0; i < n; i++) yield { record: { value: enc(`${tc.name} #${i}`) } };
