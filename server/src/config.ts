@@ -109,7 +109,7 @@ export const usage = `Usage: switchboard-server [options]
   --no-fast-path           serve every call through connect-node (bench comparison)
   --services LIST          services to host: order,log,node (default all)
   --web-dir DIR            built web UI to serve at / (default web/dist)
-  --auth-token TOKEN       bearer token for SubmitTask/CancelTask (or $AUTH_TOKEN)
+  --auth-token TOKEN       bearer token for the task calls that change state (or $AUTH_TOKEN)
   --auth-token-file FILE   read the token from a file
   --worker-timeout MS      tasks: a worker silent this long is lost, its tasks re-queued (default 15000)
   --task-retries N         tasks: re-queues before a task fails (default 3)
