@@ -1,30 +1,22 @@
 // Failures and restarts under load: kill -9, SIGTERM, a new instance.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
 import { OrderService } from "../gen/order/v1/order_pb.js";
 import { createBalancedTransport } from "../node-client/src/discovery/index.ts";
-import { eventually, servedCount, startEtcd, steadyLoad, type EtcdProcess } from "./harness/etcd.ts";
+import { etcdFixture, eventually, servedCount, steadyLoad } from "./harness/etcd.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 const getOrder = "order.v1.OrderService/GetOrder";
 const ttl = 3;
-let etcd: EtcdProcess;
-const servers: ServerProcess[] = [];
-
-before(async () => {
-  etcd = await startEtcd();
-});
-after(async () => {
-  await Promise.all(servers.map((s) => s.cleanup()));
-  await etcd?.cleanup();
-});
+const fx = etcdFixture();
+const servers = fx.servers;
 
 async function instances(n: number, prefix: string): Promise<ServerProcess[]> {
   const started = await Promise.all(
     Array.from({ length: n }, () =>
       startServerProcess({
-        args: ["--etcd", etcd.endpoint, "--lease-ttl", String(ttl), "--registry-prefix", prefix, "--services", "order"],
+        args: ["--etcd", fx.etcd.endpoint, "--lease-ttl", String(ttl), "--registry-prefix", prefix, "--services", "order"],
       }),
     ),
   );
@@ -34,7 +26,7 @@ async function instances(n: number, prefix: string): Promise<ServerProcess[]> {
 }
 
 function balanced(prefix: string) {
-  const transport = createBalancedTransport({ etcd: etcd.endpoint, service: OrderService.typeName, prefix });
+  const transport = createBalancedTransport({ etcd: fx.etcd.endpoint, service: OrderService.typeName, prefix });
   return { transport, client: createClient(OrderService, transport) };
 }
 
@@ -53,7 +45,7 @@ test("kill -9 of one instance under steady idempotent calls: zero failed calls, 
   const killedAt = Date.now();
   await victim.exited;
   await eventually(
-    async () => (await etcd.etcdctl(["get", "--keys-only", keyOf(prefix, victim)])).trim() === "",
+    async () => (await fx.etcd.etcdctl(["get", "--keys-only", keyOf(prefix, victim)])).trim() === "",
     (ttl + 5) * 1000,
     "the killed instance's key to vanish",
   );
@@ -103,7 +95,7 @@ test("SIGTERM of one instance under mixed load: zero failed calls of any kind (d
   // It deregistered before draining.
   const msgs = victim.logs.map((l) => l.msg);
   assert.ok(msgs.indexOf("deregistered from etcd") < msgs.indexOf("stopped"));
-  assert.equal((await etcd.etcdctl(["get", "--keys-only", keyOf(prefix, victim)])).trim(), "");
+  assert.equal((await fx.etcd.etcdctl(["get", "--keys-only", keyOf(prefix, victim)])).trim(), "");
 });
 
 test("a new instance receives calls within a second of registering", { timeout: 120_000 }, async (t) => {

@@ -1,33 +1,25 @@
 // etcd itself goes away and comes back.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
 import { OrderService } from "../gen/order/v1/order_pb.js";
 import { createBalancedTransport } from "../node-client/src/discovery/index.ts";
-import { eventually, servedCount, startEtcd, steadyLoad, type EtcdProcess } from "./harness/etcd.ts";
+import { etcdFixture, eventually, servedCount, steadyLoad } from "./harness/etcd.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 const getOrder = "order.v1.OrderService/GetOrder";
 const prefix = "o1/services";
-let etcd: EtcdProcess;
-const servers: ServerProcess[] = [];
-
-before(async () => {
-  etcd = await startEtcd();
-});
-after(async () => {
-  await Promise.all(servers.map((s) => s.cleanup()));
-  await etcd?.cleanup();
-});
+const fx = etcdFixture();
+const servers = fx.servers;
 
 function instance(): Promise<ServerProcess> {
   return startServerProcess({
-    args: ["--etcd", etcd.endpoint, "--lease-ttl", "2", "--registry-prefix", prefix, "--services", "order"],
+    args: ["--etcd", fx.etcd.endpoint, "--lease-ttl", "2", "--registry-prefix", prefix, "--services", "order"],
   }).then((s) => (servers.push(s), s));
 }
 
 async function leasesOf(): Promise<Map<string, string>> {
-  const out = await etcd.etcdctl(["get", "--prefix", `${prefix}/`, "-w", "json"]);
+  const out = await fx.etcd.etcdctl(["get", "--prefix", `${prefix}/`, "-w", "json"]);
   const json = JSON.parse(out) as { kvs?: Array<{ key: string; lease: number | string }> };
   return new Map((json.kvs ?? []).map((kv) => [Buffer.from(kv.key, "base64").toString(), String(kv.lease)]));
 }
@@ -38,13 +30,13 @@ test("etcd stopped: calls go on; restarted: leases re-created, registrations bac
   const leasesBefore = await leasesOf();
   assert.equal(leasesBefore.size, 2);
 
-  const transport = createBalancedTransport({ etcd: etcd.endpoint, service: OrderService.typeName, prefix });
+  const transport = createBalancedTransport({ etcd: fx.etcd.endpoint, service: OrderService.typeName, prefix });
   t.after(() => transport.close());
   const client = createClient(OrderService, transport);
   await transport.ready(15_000);
   const load = steadyLoad(() => client.getOrder({ id: "102" }, { timeoutMs: 10_000 }), 2);
   try {
-    await etcd.stop("SIGTERM");
+    await fx.etcd.stop("SIGTERM");
     // Longer than the TTL: the servers' leases are lost client-side.
     await eventually(
       () => two.every((s) => s.logs.some((l) => l.msg === "etcd lease lost: registering again")),
@@ -61,7 +53,7 @@ test("etcd stopped: calls go on; restarted: leases re-created, registrations bac
     const third = await instance();
     assert.equal(servedCount(third.logs, getOrder), 0);
 
-    await etcd.restart();
+    await fx.etcd.restart();
     await eventually(
       () => two.every((s) => s.logs.some((l) => l.msg === "re-registered in etcd with a new lease")),
       20_000,

@@ -1,28 +1,20 @@
 // Registration in a real etcd and balancing over real server processes.
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ClusterService } from "../gen/cluster/v1/cluster_pb.js";
 import { OrderService } from "../gen/order/v1/order_pb.js";
 import { createBalancedTransport, createEtcdResolver } from "../node-client/src/discovery/index.ts";
-import { eventually, servedCount, startEtcd, type EtcdProcess } from "./harness/etcd.ts";
+import { etcdFixture, eventually, servedCount } from "./harness/etcd.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 const getOrder = "order.v1.OrderService/GetOrder";
-let etcd: EtcdProcess;
-const servers: ServerProcess[] = [];
-
-before(async () => {
-  etcd = await startEtcd();
-});
-after(async () => {
-  await Promise.all(servers.map((s) => s.cleanup()));
-  await etcd?.cleanup();
-});
+const fx = etcdFixture();
+const servers = fx.servers;
 
 async function instance(args: string[]): Promise<ServerProcess> {
-  const s = await startServerProcess({ args: ["--etcd", etcd.endpoint, "--lease-ttl", "3", ...args] });
+  const s = await startServerProcess({ args: ["--etcd", fx.etcd.endpoint, "--lease-ttl", "3", ...args] });
   servers.push(s);
   return s;
 }
@@ -38,7 +30,7 @@ describe("three instances", () => {
   });
 
   test("etcdctl get --prefix shows one documented key and JSON value per hosted service and instance", { timeout: 120_000 }, async () => {
-    const out = (await etcd.etcdctl(["get", "--prefix", `${prefix}/`])).trim().split("\n");
+    const out = (await fx.etcd.etcdctl(["get", "--prefix", `${prefix}/`])).trim().split("\n");
     const pairs = new Map<string, string>();
     for (let i = 0; i + 1 < out.length; i += 2) pairs.set(out[i]!, out[i + 1]!);
     for (const s of three) {
@@ -57,7 +49,7 @@ describe("three instances", () => {
     }
     assert.equal(pairs.size, 9, `expected 9 keys, got:\n${[...pairs.keys()].join("\n")}`);
     // All keys of one instance share one lease.
-    const json = JSON.parse(await etcd.etcdctl(["get", "--prefix", `${prefix}/`, "-w", "json"])) as {
+    const json = JSON.parse(await fx.etcd.etcdctl(["get", "--prefix", `${prefix}/`, "-w", "json"])) as {
       kvs: Array<{ key: string; lease: number | string }>;
     };
     for (const s of three) {
@@ -72,7 +64,7 @@ describe("three instances", () => {
   });
 
   test("300 calls through the balancing transport spread evenly (each within ±20% of a third)", { timeout: 120_000 }, async () => {
-    const transport = createBalancedTransport({ etcd: etcd.endpoint, service: OrderService.typeName, prefix });
+    const transport = createBalancedTransport({ etcd: fx.etcd.endpoint, service: OrderService.typeName, prefix });
     const client = createClient(OrderService, transport);
     try {
       await transport.ready(15_000);
@@ -121,8 +113,8 @@ test("a service name that prefixes another, and a registry prefix that prefixes 
   const fooOther = await instance(["--registry-prefix", "t2/foo_other", "--services", "order"]);
   await eventually(() => registered(foo) && registered(fooOther), 15_000, "registrations");
   // A foreign service whose name starts with "order.v1.OrderService".
-  await etcd.etcdctl(["put", "t2/foo/order.v1.OrderService_other/127.0.0.1:1", '{"Op":0,"Addr":"127.0.0.1:1"}']);
-  const resolver = createEtcdResolver({ etcd: etcd.endpoint, service: "order.v1.OrderService", prefix: "t2/foo" });
+  await fx.etcd.etcdctl(["put", "t2/foo/order.v1.OrderService_other/127.0.0.1:1", '{"Op":0,"Addr":"127.0.0.1:1"}']);
+  const resolver = createEtcdResolver({ etcd: fx.etcd.endpoint, service: "order.v1.OrderService", prefix: "t2/foo" });
   try {
     await resolver.ready(15_000);
     assert.deepEqual(
@@ -155,11 +147,11 @@ test("a revoked lease is noticed: a new lease is granted and the keys are put ag
   const s = await instance(["--registry-prefix", "t3/services", "--services", "order"]);
   await eventually(() => registered(s), 15_000, "registration");
   const leaseId = String(s.logs.find((l) => l.msg === "registered in etcd")!.leaseId);
-  await etcd.etcdctl(["lease", "revoke", leaseId]);
+  await fx.etcd.etcdctl(["lease", "revoke", leaseId]);
   await eventually(() => s.logs.some((l) => l.msg === "re-registered in etcd with a new lease"), 15_000, "re-registration");
   const again = s.logs.find((l) => l.msg === "re-registered in etcd with a new lease")!;
   assert.notEqual(again.leaseId, leaseId);
   assert.ok(s.logs.some((l) => l.msg === "etcd lease lost: registering again"), "the loss is logged");
-  const keys = await etcd.etcdctl(["get", "--prefix", "--keys-only", "t3/services/"]);
+  const keys = await fx.etcd.etcdctl(["get", "--prefix", "--keys-only", "t3/services/"]);
   assert.match(keys, new RegExp(`t3/services/order.v1.OrderService/127.0.0.1:${s.port}`));
 });

@@ -1,4 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { after, before } from "node:test";
+import type { ServerProcess } from "./server-process.ts";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -145,6 +147,37 @@ export async function startEtcd(): Promise<EtcdProcess> {
 }
 
 /** Calls that finished, by outcome, during `steadyLoad`. */
+/** What `etcdFixture()` gives a test file. */
+export interface EtcdFixture {
+  /** The file's etcd (started in `before`). */
+  readonly etcd: EtcdProcess;
+  /** Server processes the file started; all are cleaned up in `after`. */
+  readonly servers: ServerProcess[];
+}
+
+/**
+ * One real etcd per test file, started before its tests; after them, every
+ * server the file pushed onto `servers` is stopped, then etcd.
+ */
+export function etcdFixture(): EtcdFixture {
+  let etcd: EtcdProcess | undefined;
+  const servers: ServerProcess[] = [];
+  before(async () => {
+    etcd = await startEtcd();
+  });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.cleanup()));
+    await etcd?.cleanup();
+  });
+  return {
+    get etcd() {
+      if (!etcd) throw new Error("etcd is not started yet (use it inside a test)");
+      return etcd;
+    },
+    servers,
+  };
+}
+
 export interface LoadResult {
   ok: number;
   failed: number;
