@@ -261,8 +261,15 @@ describe("gRPC client and bidi streaming: fast path = connect-node", () => {
     assert.equal(offsets[1], offsets[0]! + 1n);
     const body = Buffer.concat([produceReq(Buffer.from("c")), produceReq(Buffer.alloc(maxBytes + 10, 1))]);
     const { a, b } = await both(produceStream, body);
-    sameGrpcOutcome(a, b, false);
-    assert.equal(a.grpcStatus, 8);
+    assert.equal(a.grpcStatus, 8, a.grpcMessage);
+    assert.equal(b.grpcStatus, 8, b.grpcMessage);
+    // The one difference: the fast path hands the service the record before
+    // the oversized message (the log acknowledges it, as it documents for a
+    // bad record); stock connect-node fails the stream before the service
+    // sees it when both arrive in one DATA chunk.
+    const acked = envelopes(a.body).map((m) => fromBinary(ProduceStreamResponseSchema, m).offset);
+    assert.deepEqual(acked, [offsets[1]! + 1n]);
+    assert.equal(envelopes(b.body).length, 0);
   });
 
   test("back-pressure: a client that sends but never reads acks is stopped by flow control", async () => {

@@ -44,8 +44,9 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
   #queue: Buffer[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
-  /** Bytes of an envelope not yet complete. */
-  #partial: Buffer | undefined;
+  /** Chunks holding an envelope not yet complete. */
+  #parts: Buffer[] = [];
+  #partsBytes = 0;
   #ended = false;
   #error: unknown;
   #paused = false;
@@ -67,11 +68,15 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
   /** A DATA chunk from the stream. */
   push(chunk: Buffer): void {
     if (this.#discard || this.#error !== undefined) return;
-    let buf = this.#partial === undefined ? chunk : Buffer.concat([this.#partial, chunk]);
-    this.#partial = undefined;
+    // Chunks of an incomplete envelope are kept as a list and joined once the
+    // envelope is complete, so a large message costs one copy, not one per chunk.
+    this.#parts.push(chunk);
+    this.#partsBytes += chunk.length;
     let added = false;
-    while (buf.length >= 5) {
-      const size = buf.readUInt32BE(1);
+    while (this.#partsBytes >= 5) {
+      if (this.#parts[0]!.length < 5) this.#join();
+      const head = this.#parts[0]!;
+      const size = head.readUInt32BE(1);
       if (size > this.#readMaxBytes) {
         this.#fail(
           new ConnectError(
@@ -81,15 +86,18 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
         );
         return;
       }
-      if (buf.length < 5 + size) break;
+      if (this.#partsBytes < 5 + size) break;
+      if (head.length < 5 + size) this.#join();
+      const buf = this.#parts[0]!;
       // A copy when the chunk holds more: the payload must not pin the whole chunk.
       const env = buf.length === 5 + size ? buf : Buffer.from(buf.subarray(0, 5 + size));
       this.#queue.push(env);
       this.#queuedBytes += env.length;
       added = true;
-      buf = buf.subarray(5 + size);
+      if (buf.length === 5 + size) this.#parts.shift();
+      else this.#parts[0] = buf.subarray(5 + size);
+      this.#partsBytes -= 5 + size;
     }
-    if (buf.length > 0) this.#partial = Buffer.from(buf);
     if (added) this.#wake();
     if (
       !this.#paused &&
@@ -100,12 +108,17 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
     }
   }
 
+  /** Joins the buffered parts into one buffer. */
+  #join(): void {
+    this.#parts = [Buffer.concat(this.#parts, this.#partsBytes)];
+  }
+
   /** The client half-closed the stream. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#partial !== undefined && this.#error === undefined && !this.#discard) {
-      this.#partial = undefined;
+    if (this.#partsBytes > 0 && this.#error === undefined && !this.#discard) {
+      this.#dropParts();
       this.#fail(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
       return;
     }
@@ -114,7 +127,10 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
 
   /** The call was aborted (cancel, deadline, shutdown of the call): readers get `reason`. */
   abort(reason: unknown): void {
-    if (this.#error === undefined && !(this.#ended && this.#available() === 0)) this.#fail(reason);
+    if (this.#error === undefined && !(this.#ended && this.#available() === 0)) {
+      // Unread messages are dropped: the call is over, the reason comes next.
+      this.#error = reason;
+    }
     this.#drop();
   }
 
@@ -182,20 +198,23 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
     this.next().then(w.resolve, w.reject);
   }
 
+  /** Ends the stream with `err`, thrown after the messages already queued. */
   #fail(err: unknown): void {
     this.#error = err;
-    this.#queue = [];
-    this.#queueHead = 0;
-    this.#queuedBytes = 0;
-    this.#partial = undefined;
+    this.#dropParts();
     this.#wake();
+  }
+
+  #dropParts(): void {
+    this.#parts = [];
+    this.#partsBytes = 0;
   }
 
   #drop(): void {
     this.#queue = [];
     this.#queueHead = 0;
     this.#queuedBytes = 0;
-    this.#partial = undefined;
+    this.#dropParts();
     if (this.#paused) {
       this.#paused = false;
       this.#source.resume();
