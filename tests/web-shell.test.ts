@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { stripVTControlCharacters } from "node:util";
 import type { Browser } from "playwright-core";
 import { freePort } from "./harness/etcd.ts";
 import { contentTypes, ensureWebBuilt, launchChromium, openPage } from "./harness/browser.ts";
@@ -154,7 +155,8 @@ test("npm run dev: Vite's dev server serves the app, which calls the server thro
   // What `npm run dev` runs (vite in web/), on a free port, pointed at the test server.
   const vite = spawn(path.join(repoRoot, "node_modules", ".bin", "vite"), ["--port", String(port), "--host", "127.0.0.1"], {
     cwd: path.join(repoRoot, "web"),
-    env: { ...process.env, VITE_SERVER_URL: server.url },
+    // NO_COLOR: with CI set, Vite colours its output (picocolors), splitting the URL.
+    env: { ...process.env, VITE_SERVER_URL: server.url, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise((resolve) => vite.once("exit", resolve));
@@ -165,7 +167,7 @@ test("npm run dev: Vite's dev server serves the app, which calls the server thro
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("vite dev server did not start")), 30_000);
     createInterface({ input: vite.stdout! }).on("line", (line) => {
-      if (line.includes(origin)) {
+      if (stripVTControlCharacters(line).includes(origin)) {
         clearTimeout(timer);
         resolve();
       }
