@@ -7,6 +7,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { NodeService } from "@gen/node/v1/node_pb.js";
 import { Panel } from "../../components/status.tsx";
 import { describeError, violationsOf } from "../../lib/errors.ts";
+import { FormActions, type FormResult } from "../../components/form-actions.tsx";
 
 /**
  * Submits a task: a program and its arguments (one per line, never through a
@@ -20,7 +21,7 @@ export function SubmitTaskForm({ token, setToken }: { token: string; setToken(to
   const [args, setArgs] = useState("");
   const [timeout, setTimeoutText] = useState("");
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>();
+  const [result, setResult] = useState<FormResult | undefined>();
 
   const submit = useMutation({
     mutationFn: (input: { program: string; args: string[]; timeoutSeconds?: number; token: string }) =>
@@ -149,16 +150,13 @@ export function SubmitTaskForm({ token, setToken }: { token: string; setToken(to
             {tokenErr.node}
           </div>
         </div>
-        <div className="form-actions">
-          <button type="submit" className="primary" disabled={submit.isPending}>
-            {submit.isPending ? "Submitting…" : "Submit task"}
-          </button>
-          {result ? (
-            <span className={result.ok ? "inline-ok" : "inline-error"} role={result.ok ? "status" : "alert"} data-testid="submit-result">
-              {result.text}
-            </span>
-          ) : null}
-        </div>
+        <FormActions
+          pending={submit.isPending}
+          label="Submit task"
+          pendingLabel="Submitting…"
+          result={result}
+          resultTestId="submit-result"
+        />
       </form>
     </Panel>
   );

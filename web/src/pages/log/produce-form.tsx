@@ -2,6 +2,7 @@ import { useMutation } from "@connectrpc/connect-query";
 import { useState, type FormEvent } from "react";
 import { LogService } from "@gen/log/v1/log_pb.js";
 import { describeError } from "../../lib/errors.ts";
+import { FormActions, type FormResult } from "../../components/form-actions.tsx";
 
 type Mode = "text" | "json";
 
@@ -12,7 +13,7 @@ export function ProduceForm({ onProduced }: { onProduced(offset: bigint): void }
   const [mode, setMode] = useState<Mode>("text");
   const [value, setValue] = useState("");
   const [inputError, setInputError] = useState<string | undefined>();
-  const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>();
+  const [result, setResult] = useState<FormResult | undefined>();
   const produce = useMutation(LogService.method.produce);
 
   const submit = (e: FormEvent) => {
@@ -73,16 +74,13 @@ export function ProduceForm({ onProduced }: { onProduced(offset: bigint): void }
           </p>
         ) : null}
       </div>
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={produce.isPending}>
-          {produce.isPending ? "Producing…" : "Produce"}
-        </button>
-        {result ? (
-          <span className={result.ok ? "inline-ok" : "inline-error"} role={result.ok ? "status" : "alert"} data-testid="produce-result">
-            {result.text}
-          </span>
-        ) : null}
-      </div>
+      <FormActions
+        pending={produce.isPending}
+        label="Produce"
+        pendingLabel="Producing…"
+        result={result}
+        resultTestId="produce-result"
+      />
     </form>
   );
 }
