@@ -17,7 +17,8 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { OrderService } from "../gen/order/v1/order_pb.js";
 import { createBalancedTransport } from "../node-client/src/discovery/index.ts";
-import { eventually, startEtcd, steadyLoad } from "../tests/harness/etcd.ts";
+import { startEtcd, steadyLoad } from "../tests/harness/etcd.ts";
+import { eventually } from "../tests/harness/eventually.ts";
 import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
 
 const { values: flags } = parseArgs({

@@ -6,7 +6,8 @@ import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ClusterService } from "../gen/cluster/v1/cluster_pb.js";
-import { eventually, startEtcd, type EtcdProcess } from "./harness/etcd.ts";
+import { startEtcd, type EtcdProcess } from "./harness/etcd.ts";
+import { eventually } from "./harness/eventually.ts";
 import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 const cliMain = path.join(repoRoot, "node-client/src/cli/main.ts");

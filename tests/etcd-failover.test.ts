@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
 import { OrderService } from "../gen/order/v1/order_pb.js";
 import { createBalancedTransport } from "../node-client/src/discovery/index.ts";
-import { etcdFixture, eventually, servedCount, steadyLoad } from "./harness/etcd.ts";
+import { etcdFixture, servedCount, steadyLoad } from "./harness/etcd.ts";
+import { eventually } from "./harness/eventually.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 const getOrder = "order.v1.OrderService/GetOrder";

@@ -6,7 +6,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ClusterService } from "../gen/cluster/v1/cluster_pb.js";
 import { OrderService } from "../gen/order/v1/order_pb.js";
 import { createBalancedTransport, createEtcdResolver } from "../node-client/src/discovery/index.ts";
-import { etcdFixture, eventually, servedCount } from "./harness/etcd.ts";
+import { etcdFixture, servedCount } from "./harness/etcd.ts";
+import { eventually } from "./harness/eventually.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 const getOrder = "order.v1.OrderService/GetOrder";

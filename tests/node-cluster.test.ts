@@ -13,7 +13,8 @@ import { NodeService, NodeStatus, TaskState } from "../gen/node/v1/node_pb.js";
 import { fieldViolations } from "../server/src/errors.ts";
 import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
-import { eventually, processGone, watchToEnd, watchUntil } from "./harness/node-tasks.ts";
+import { processGone, watchToEnd, watchUntil } from "./harness/node-tasks.ts";
+import { eventually } from "./harness/eventually.ts";
 
 const token = "cluster-test-token";
 const auth = { headers: { authorization: `Bearer ${token}` } };
@@ -156,7 +157,7 @@ describe("NodeService: a master and two workers", () => {
     assert.equal(task.result?.signal, "SIGTERM");
     const grandchild = Number(readFileSync(pidFile, "utf8"));
     assert.ok(grandchild > 0);
-    await eventually(() => (processGone(grandchild) ? true : undefined), 10_000, `sleep ${grandchild} to die`);
+    await eventually(() => processGone(grandchild), 10_000, `sleep ${grandchild} to die`);
   });
 
   test("CancelTask of a running task kills it and marks it CANCELLED", async () => {
@@ -174,7 +175,7 @@ describe("NodeService: a master and two workers", () => {
     const res = await client.cancelTask({ taskId }, auth);
     assert.equal(res.task?.state, TaskState.CANCELLED);
     assert.equal(res.task?.reason, "cancelled by a user");
-    await eventually(() => (processGone(grandchild) ? true : undefined), 10_000, `sleep ${grandchild} to die`);
+    await eventually(() => processGone(grandchild), 10_000, `sleep ${grandchild} to die`);
     // The worker confirms: the stopped run's result is attached to the task.
     const result = await eventually(async () => (await client.getTask({ taskId })).task?.result, 10_000, "the result");
     assert.equal(result.signal, "SIGTERM");

@@ -11,7 +11,8 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { NodeService, NodeStatus, TaskState } from "../gen/node/v1/node_pb.js";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
-import { eventually, watchToEnd, watchUntil } from "./harness/node-tasks.ts";
+import { watchToEnd, watchUntil } from "./harness/node-tasks.ts";
+import { eventually } from "./harness/eventually.ts";
 
 const alive = (w: WorkerProcess) => w.child.exitCode === null && w.child.signalCode === null;
 // A worker timeout long enough for workers to reconnect (backoff) to a
@@ -116,7 +117,7 @@ describe("NodeService: failures", () => {
     // Both workers reconnect by themselves (a result can arrive before that: FinishTask is a plain call).
     await Promise.all(
       live.map((w, i) =>
-        eventually(() => (w.events.filter((e) => e.event === "connected").length > connectedBefore[i]! ? true : undefined), 30_000, `${w.id} to reconnect`),
+        eventually(() => w.events.filter((e) => e.event === "connected").length > connectedBefore[i]!, 30_000, `${w.id} to reconnect`),
       ),
     );
     const online = (await client.listNodes({})).nodes.filter((n) => n.status === NodeStatus.ONLINE).map((n) => n.id);

@@ -9,7 +9,8 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { NodeService, NodeStatus, TaskState } from "../gen/node/v1/node_pb.js";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
-import { eventually, watchUntil } from "./harness/node-tasks.ts";
+import { watchUntil } from "./harness/node-tasks.ts";
+import { eventually } from "./harness/eventually.ts";
 
 let server: ServerProcess;
 let workers: WorkerProcess[] = [];

@@ -16,6 +16,7 @@ import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc
 import { OrderService } from "../gen/order/v1/order_pb.js";
 import { grpcClient } from "./harness/clients.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { eventually } from "./harness/eventually.ts";
 import { requireProgram } from "./harness/tools.ts";
 
 const sniffTimeoutMs = 400;
@@ -41,15 +42,6 @@ function openSockets(pid: number): number {
       return false; // closed while listing
     }
   }).length;
-}
-
-/** Waits until `cond` holds, checking every 50 ms, failing after `ms`. */
-async function eventually(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /**

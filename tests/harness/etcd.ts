@@ -217,16 +217,6 @@ export function steadyLoad(
   };
 }
 
-/** Resolves when `check()` is true (polled every 50 ms); rejects after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Number of RPC log lines of `method` ("pkg.Service/Method") a server process wrote. */
 export function servedCount(logs: ReadonlyArray<Record<string, unknown>>, method: string): number {
   let n = 0;

@@ -61,17 +61,6 @@ async function withDeadline<T>(timeoutMs: number, fn: (signal: AbortSignal) => P
   }
 }
 
-/** Polls `check` every 50 ms until it returns a value other than undefined. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000, what = "condition"): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** True when no live process has this pid (gone, or a zombie nobody reaped yet). */
 export function processGone(pid: number): boolean {
   try {
