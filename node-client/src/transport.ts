@@ -33,6 +33,8 @@ export interface TransportOptions {
   timeoutMs?: number;
   /** Applied to every call, outermost first. */
   interceptors?: Interceptor[];
+  /** HTTP/2 only: close the connection after this long without calls, in ms. Default connect-node's. */
+  idleConnectionTimeoutMs?: number;
 }
 
 /** A Transport that owns a connection and can release it. */
@@ -59,7 +61,10 @@ export function createTransport(options: TransportOptions): ClosableTransport {
   let transport: Transport;
   let close: () => Promise<void>;
   if (httpVersion === "2") {
-    const sessionManager = new Http2SessionManager(options.baseUrl);
+    const sessionManager = new Http2SessionManager(
+      options.baseUrl,
+      options.idleConnectionTimeoutMs === undefined ? {} : { idleConnectionTimeoutMs: options.idleConnectionTimeoutMs },
+    );
     const h2 = { ...common, httpVersion: "2" as const, sessionManager };
     transport =
       protocol === "grpc"

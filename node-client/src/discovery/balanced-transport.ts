@@ -1,12 +1,7 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
-import {
-  Http2SessionManager,
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-} from "@connectrpc/connect-node";
 import type { Etcd3 } from "etcd3";
+import { createTransport, type ClosableTransport, type Protocol } from "../transport.ts";
 import { RoundRobinPicker } from "./picker.ts";
 import { createEtcdResolver, type Resolver } from "./resolver.ts";
 import { isConnectionFailure, isRetryable } from "./retry-policy.ts";
@@ -14,7 +9,7 @@ import { isConnectionFailure, isRetryable } from "./retry-policy.ts";
 type HeadersInit_ = ConstructorParameters<typeof Headers>[0];
 
 /** Wire protocol of the per-endpoint transports. */
-export type BalancedProtocol = "grpc" | "connect" | "grpc-web";
+export type BalancedProtocol = Protocol;
 
 /** Options of `createBalancedTransport()`. */
 export interface BalancedTransportOptions {
@@ -64,11 +59,6 @@ export interface BalancedTransport extends Transport {
   close(): Promise<void>;
 }
 
-interface EndpointConn {
-  transport: Transport;
-  session?: Http2SessionManager;
-}
-
 /**
  * Client-side load balancing: a Connect Transport that delegates each call
  * to a per-endpoint transport from @connectrpc/connect-node, chosen round-
@@ -102,9 +92,9 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     throw new Error("createBalancedTransport: give `etcd` or `resolver`");
   }
   const picker = new RoundRobinPicker({ ejectBaseMs: options.ejectBaseMs, ejectMaxMs: options.ejectMaxMs });
-  const conns = new Map<string, EndpointConn>();
+  const conns = new Map<string, ClosableTransport>();
   /** Connections of endpoints that left; closed when idle or on close(). */
-  const retired = new Set<Http2SessionManager>();
+  const retired = new Set<ClosableTransport>();
   const waiters = new Set<() => void>();
   let closed = false;
 
@@ -117,7 +107,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
         // In-flight calls on a deregistered endpoint must finish, so its
         // connection is not aborted here; the idle timeout closes it.
         conns.delete(address);
-        if (conn.session) retired.add(conn.session);
+        retired.add(conn);
       }
     }
     if (addresses.length > 0) for (const w of [...waiters]) w();
@@ -126,30 +116,17 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   const unsubscribe = resolver.subscribe(update);
   update();
 
-  const connFor = (address: string): EndpointConn => {
+  const connFor = (address: string): ClosableTransport => {
     let conn = conns.get(address);
     if (!conn) {
-      const baseUrl = `${options.scheme ?? "http"}://${address}`;
-      const session =
-        httpVersion === "2"
-          ? new Http2SessionManager(baseUrl, { idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 15_000 })
-          : undefined;
-      const common = {
-        baseUrl,
+      conn = createTransport({
+        baseUrl: `${options.scheme ?? "http"}://${address}`,
+        protocol,
+        httpVersion,
         useBinaryFormat: options.useBinaryFormat ?? true,
         interceptors: options.interceptors,
-      };
-      const transport =
-        httpVersion === "2"
-          ? protocol === "grpc"
-            ? createGrpcTransport({ ...common, sessionManager: session })
-            : protocol === "grpc-web"
-              ? createGrpcWebTransport({ ...common, httpVersion: "2", sessionManager: session })
-              : createConnectTransport({ ...common, httpVersion: "2", sessionManager: session })
-          : protocol === "grpc-web"
-              ? createGrpcWebTransport({ ...common, httpVersion: "1.1" })
-            : createConnectTransport({ ...common, httpVersion: "1.1" });
-      conn = { transport, session };
+        idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 15_000,
+      });
       conns.set(address, conn);
     }
     return conn;
@@ -213,7 +190,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       }
       tried.add(address);
       try {
-        const res = await attempt(connFor(address).transport, left);
+        const res = await attempt(connFor(address), left);
         picker.reportSuccess(address);
         return res;
       } catch (e) {
@@ -284,8 +261,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       unsubscribe();
       for (const w of [...waiters]) w();
       if (!options.resolver) await resolver.close();
-      for (const conn of conns.values()) conn.session?.abort();
-      for (const s of retired) s.abort();
+      await Promise.all([...conns.values(), ...retired].map((c) => c.close()));
       conns.clear();
       retired.clear();
     },
