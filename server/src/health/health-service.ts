@@ -1,7 +1,10 @@
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
-import { abortReason } from "../errors.ts";
+import { EventQueue } from "../event-queue.ts";
 import { HealthStatus, ServingStatus } from "./health-status.ts";
+
+/** Status changes a Watch may lag behind before it ends with RESOURCE_EXHAUSTED. */
+const maxPendingStatuses = 1000;
 
 /** Mounts grpc.health.v1.Health (Check and Watch) backed by `status`. */
 export function registerHealth(router: ConnectRouter, status: HealthStatus): void {
@@ -14,31 +17,26 @@ export function registerHealth(router: ConnectRouter, status: HealthStatus): voi
       return { status: s };
     },
     async *watch(req, ctx) {
-      // Queue of statuses not yet sent, woken by changes; ends on cancel/shutdown.
-      const pending: ServingStatus[] = [status.get(req.service) ?? ServingStatus.SERVICE_UNKNOWN];
-      let wake: (() => void) | undefined;
+      // The current status, then every change; ends on cancel/shutdown
+      // (queued changes are sent first) with abortReason.
+      const queue = new EventQueue<ServingStatus>(
+        maxPendingStatuses,
+        () => new ConnectError("health watcher fell behind", Code.ResourceExhausted),
+      );
+      queue.push(status.get(req.service) ?? ServingStatus.SERVICE_UNKNOWN);
       const unsubscribe = status.subscribe((service, s) => {
-        if (service !== req.service) return;
-        pending.push(s);
-        wake?.();
+        if (service === req.service) queue.push(s);
       });
-      const onAbort = () => wake?.();
-      ctx.signal.addEventListener("abort", onAbort);
       try {
         let last: ServingStatus | undefined;
         for (;;) {
-          while (pending.length > 0) {
-            const s = pending.shift()!;
-            if (s !== last) yield { status: s };
-            last = s;
-          }
-          if (ctx.signal.aborted) throw abortReason(ctx.signal);
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
+          const s = await queue.next(ctx.signal);
+          if (s === undefined) return;
+          if (s !== last) yield { status: s };
+          last = s;
         }
       } finally {
         unsubscribe();
-        ctx.signal.removeEventListener("abort", onAbort);
       }
     },
   });

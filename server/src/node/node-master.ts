@@ -17,7 +17,7 @@ import {
   type WatchTasksResponse,
 } from "../../../gen/node/v1/node_pb.js";
 import type { Logger } from "../logger.ts";
-import { EventQueue } from "./event-queue.ts";
+import { EventQueue } from "../event-queue.ts";
 import { pickWorker, type Candidate } from "./scheduler.ts";
 import { applyTransition, isActive, isFinal, type TransitionPatch } from "./task-state.ts";
 import type { TaskPage, TaskStore } from "./task-store.ts";

@@ -1,7 +1,7 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { NodeService, type AssignTaskResponse, type WatchTasksResponse } from "../../../gen/node/v1/node_pb.js";
 import { abortReason, invalidArgument } from "../errors.ts";
-import type { EventQueue } from "./event-queue.ts";
+import type { EventQueue } from "../event-queue.ts";
 import type { NodeMaster } from "./node-master.ts";
 import { validateSubmit, validateWorkerId } from "./validate.ts";
 

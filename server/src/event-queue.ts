@@ -1,13 +1,14 @@
 import { ConnectError } from "@connectrpc/connect";
-import { abortReason } from "../errors.ts";
+import { abortReason } from "./errors.ts";
 
 /**
- * A bounded single-consumer queue between the master's synchronous state
- * machine (producer) and one stream handler (consumer). `push` never blocks
- * and never waits: when the consumer is `limit` items behind, the queue is
- * closed with `overflowError` instead, so a slow client can never hold up or
- * grow the master without bound. Written here because it is a few lines and
- * must be synchronous on the producer side (stream libraries are not).
+ * A bounded single-consumer queue between a synchronous producer (the task
+ * master's state machine, the health status) and one stream handler
+ * (consumer). `push` never blocks and never waits: when the consumer is
+ * `limit` items behind, the queue is closed with `overflowError` instead, so
+ * a slow client can never hold up or grow the producer without bound. Written
+ * here because it is a few lines and must be synchronous on the producer side
+ * (stream libraries are not).
  */
 export class EventQueue<T> {
   readonly #items: T[] = [];
