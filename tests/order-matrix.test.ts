@@ -265,12 +265,15 @@ describe("gzip compression", () => {
 describe("request log", () => {
   test("one JSON line per RPC with method, protocol, code and duration — never the payload", async () => {
     const secret = "Secret-Item-7f3a";
+    // Log lines are written up to 5 ms after they are logged (server/src/line-writer.ts):
+    // let the previous tests' lines arrive before counting from here.
+    await new Promise((r) => setTimeout(r, 50));
     const from = server.logs.length;
     const grpcOrders = createClient(OrderService, createGrpcTransport({ baseUrl: server.url }));
     await grpcOrders.addOrder({ order: { id: "log-1", items: [secret], destination: "Vault" } });
     const connectOrders = createClient(OrderService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
     await connectOrders.getOrder({ id: "log-404" }).catch(() => {});
-    // The log is written asynchronously: wait for both lines.
+    // Wait for both lines.
     const lines = () => server.logs.slice(from).filter((l) => l.msg === "rpc");
     for (let i = 0; i < 200 && lines().length < 2; i++) await new Promise((r) => setTimeout(r, 25));
     const [add, get] = lines();

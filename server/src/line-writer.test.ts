@@ -7,31 +7,56 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { LineWriter } from "./line-writer.ts";
 
-const turn = () => new Promise<void>((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-test("LineWriter: lines of one turn reach the file together at the end of that turn, in order", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "line-writer-"));
-  const file = path.join(dir, "out.log");
-  const fd = fs.openSync(file, "w");
-  try {
-    const w = new LineWriter(fd);
+function withFile(fn: (fd: number, read: () => string) => Promise<void>) {
+  return async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "line-writer-"));
+    const file = path.join(dir, "out.log");
+    const fd = fs.openSync(file, "w");
+    try {
+      await fn(fd, () => fs.readFileSync(file, "utf8"));
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+test(
+  "LineWriter: lines wait at most maxDelayMs, then reach the file together and in order",
+  withFile(async (fd, read) => {
+    const w = new LineWriter({ fd, maxDelayMs: 30 });
     for (let i = 0; i < 100; i++) assert.equal(w.write(`line ${i}\n`), true);
-    assert.equal(fs.readFileSync(file, "utf8"), "", "nothing is written before the turn ends");
-    await turn();
-    const lines = fs.readFileSync(file, "utf8").split("\n");
+    assert.equal(read(), "", "nothing is written at once");
+    await sleep(5);
+    assert.equal(read(), "", "nor before maxDelayMs");
+    await sleep(60);
+    const lines = read().split("\n");
     assert.equal(lines.length, 101);
     assert.deepEqual(lines.slice(0, 100), Array.from({ length: 100 }, (_, i) => `line ${i}`));
 
     w.write("ünïcödé ✓\n");
     w.flush();
-    assert.match(fs.readFileSync(file, "utf8"), /ünïcödé ✓\n$/, "flush() writes at once, UTF-8");
-    await turn();
-    assert.equal(fs.readFileSync(file, "utf8").split("\n").length, 102, "the scheduled flush finds nothing left");
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+    assert.match(read(), /ünïcödé ✓\n$/, "flush() writes at once, UTF-8");
+    await sleep(60);
+    assert.equal(read().split("\n").length, 102, "the timer of a flushed batch writes nothing twice");
+  }),
+);
+
+test(
+  "LineWriter: a full buffer is written at once, without waiting for the timer",
+  withFile(async (fd, read) => {
+    const w = new LineWriter({ fd, maxDelayMs: 10_000, maxBufferedChars: 100 });
+    w.write("a".repeat(60) + "\n");
+    assert.equal(read(), "");
+    w.write("b".repeat(60) + "\n");
+    assert.equal(read(), "a".repeat(60) + "\n" + "b".repeat(60) + "\n");
+    w.write("tail\n");
+    w.flush(); // also clears the 10 s timer, so the test ends at once
+    assert.ok(read().endsWith("tail\n"));
+  }),
+);
 
 // A child process logs through the stdout writer into a pipe: 4 MiB (far more
 // than a pipe holds, so writes are partial or see EAGAIN) and then exits at

@@ -9,8 +9,8 @@ export type { Logger };
  * callers must not pass tokens as fields.
  */
 export function createLogger(level: string = "info", name = "switchboard"): Logger {
-  // One write(2) per event-loop turn for all lines logged in it, instead of
-  // one per line or one thread-pool round trip per line (see line-writer.ts).
+  // Lines are collected for up to 5 ms and written with one write(2), instead
+  // of one write or one thread-pool round trip per line (see line-writer.ts).
   return pino({ name, level, base: { pid: process.pid } }, stdoutLineWriter());
 }
 
