@@ -3,7 +3,7 @@
 // own server with the fast path off (= stock connect-node, the "before").
 //
 //   npm run bench -- perf            (or: node bench/perf.ts)
-//   BENCH_SECONDS=4 BENCH_ROUNDS=3   (defaults; about 4 minutes in all)
+//   BENCH_SECONDS=4 BENCH_ROUNDS=3   (defaults; about 6.5 minutes in all)
 //
 // Each server runs pinned to core 1, h2load pinned to core 0. Every scenario
 // runs its servers alternately (A B A B …) for BENCH_ROUNDS rounds of
@@ -181,12 +181,19 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Runs `load` on each server alternately; returns the medians per server. */
-async function scenario(servers: Server[], load: Load): Promise<Map<string, Sample>> {
-  for (const s of servers) await h2load(s, load, 2); // warm-up (its numbers are not used)
-  const samples = new Map<string, Sample[]>(servers.map((s) => [s.name, []]));
+/** One side of a comparison: a server under a load, reported under `key`. */
+interface Entry {
+  key: string;
+  server: Server;
+  load: Load;
+}
+
+/** Runs the entries alternately (A B A B …); returns the medians per key. */
+async function compare(entries: Entry[]): Promise<Map<string, Sample>> {
+  for (const e of entries) await h2load(e.server, e.load, 2); // warm-up (its numbers are not used)
+  const samples = new Map<string, Sample[]>(entries.map((e) => [e.key, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const s of servers) samples.get(s.name)!.push(await h2load(s, load, seconds));
+    for (const e of entries) samples.get(e.key)!.push(await h2load(e.server, e.load, seconds));
   }
   return new Map(
     [...samples].map(([k, v]) => [
@@ -194,6 +201,11 @@ async function scenario(servers: Server[], load: Load): Promise<Map<string, Samp
       { rps: median(v.map((x) => x.rps)), cpuUsPerReq: median(v.map((x) => x.cpuUsPerReq)), p99ms: median(v.map((x) => x.p99ms)) },
     ]),
   );
+}
+
+/** Runs `load` on each server alternately; returns the medians per server name. */
+function scenario(servers: Server[], load: Load): Promise<Map<string, Sample>> {
+  return compare(servers.map((server) => ({ key: server.name, server, load })));
 }
 
 // ---- run
@@ -211,18 +223,12 @@ const f0 = (n: number) => n.toFixed(0);
 const f2 = (n: number) => n.toFixed(2);
 const goals: Array<[string, boolean, string]> = [];
 
-let grpc4x16 = 0;
-let peer4x16 = 0;
 for (const [c, m] of [[1, 1], [4, 16], [16, 64]] as const) {
   const withBefore = c === 4;
   const res = await scenario(withBefore ? [ours, peer, before] : [ours, peer], { path: getOrder, body: "grpc", headers: grpcHeaders, c, m });
   const a = res.get("switchboard")!;
   const b = res.get("grpc-js")!;
   const z = res.get("connect-node");
-  if (c === 4) {
-    grpc4x16 = a.rps;
-    peer4x16 = b.rps;
-  }
   rows.push([`gRPC unary GetOrder h2c ${c}x${m}`, f0(a.rps), f0(b.rps), z ? f0(z.rps) : "", f2(a.rps / b.rps),
     f0(a.cpuUsPerReq), f0(b.cpuUsPerReq), f2(a.p99ms), f2(b.p99ms)]);
   goals.push([`gRPC unary ${c}x${m} req/s >= grpc-js`, a.rps >= b.rps, f2(a.rps / b.rps)]);
@@ -232,18 +238,31 @@ const rssOurs = peakRssMiB(ours.pid);
 const rssPeer = peakRssMiB(peer.pid);
 goals.push(["peak RSS after 16x64 unary <= grpc-js", rssOurs <= rssPeer, `${f0(rssOurs)} vs ${f0(rssPeer)} MiB`]);
 
+// Connect unary: each row runs alternately with our gRPC 4x16 and grpc-js's
+// gRPC 4x16 in the same time window, so its ratio does not depend on how busy
+// the machine was minutes earlier, when the gRPC rows ran.
+const grpc4x16Load: Load = { path: getOrder, body: "grpc", headers: grpcHeaders, c: 4, m: 16 };
 for (const [label, body, ct, h1] of [
   ["Connect unary proto h2c 4x16", "proto", "application/proto", false],
   ["Connect unary JSON h2c 4x16", "json", "application/json", false],
   ["Connect unary proto HTTP/1.1 4x16", "proto", "application/proto", true],
   ["Connect unary JSON HTTP/1.1 4x16", "json", "application/json", true],
 ] as const) {
-  const servers = body === "proto" && !h1 ? [ours, before] : [ours];
-  const res = await scenario(servers, { path: getOrder, body, headers: [`content-type: ${ct}`], c: 4, m: 16, h1 });
-  const a = res.get("switchboard")!;
-  const z = res.get("connect-node");
-  rows.push([label, f0(a.rps), "", z ? f0(z.rps) : "", f2(a.rps / peer4x16), f0(a.cpuUsPerReq), "", f2(a.p99ms), ""]);
-  goals.push([`${label} >= our gRPC 4x16`, a.rps >= grpc4x16, f2(a.rps / grpc4x16)]);
+  const load: Load = { path: getOrder, body, headers: [`content-type: ${ct}`], c: 4, m: 16, h1 };
+  const entries: Entry[] = [
+    { key: "connect", server: ours, load },
+    { key: "our grpc", server: ours, load: grpc4x16Load },
+    { key: "grpc-js grpc", server: peer, load: grpc4x16Load },
+  ];
+  if (body === "proto" && !h1) entries.push({ key: "before", server: before, load });
+  const res = await compare(entries);
+  const a = res.get("connect")!;
+  const g = res.get("our grpc")!;
+  const j = res.get("grpc-js grpc")!;
+  const z = res.get("before");
+  rows.push([label, f0(a.rps), "", z ? f0(z.rps) : "", `${f2(a.rps / g.rps)} / ${f2(a.rps / j.rps)}`, f0(a.cpuUsPerReq),
+    `${f0(g.cpuUsPerReq)} (our gRPC)`, f2(a.p99ms), ""]);
+  goals.push([`${label} >= our gRPC 4x16 (same window)`, a.rps >= g.rps, `${f0(a.rps)} vs ${f0(g.rps)} req/s = ${f2(a.rps / g.rps)}; vs grpc-js gRPC ${f2(a.rps / j.rps)}`]);
 }
 
 {
@@ -265,7 +284,7 @@ const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : 
 console.log(`\nperf bench: ${rounds} rounds × ${seconds}s per server and scenario, medians; node ${process.version}`);
 console.log(`server node flags (from the "serve" script): ${serverNodeFlags.join(" ") || "none"}`);
 console.log("ours = switchboard (fast path, request log on); before = same server with --no-fast-path (stock connect-node)");
-console.log("ratio = ours / grpc-js (Connect rows: ours / grpc-js gRPC 4x16); cpu µs = server CPU per request (per message for streaming)\n");
+console.log("ratio = ours / grpc-js (Connect rows: Connect / our gRPC 4x16 / Connect / grpc-js gRPC 4x16, both run alternately with the Connect load); cpu µs = server CPU per request (per message for streaming)\n");
 console.log(line(head));
 for (const r of rows) console.log(line(r));
 console.log(`\npeak RSS after the unary runs: ours ${f0(rssOurs)} MiB, grpc-js ${f0(rssPeer)} MiB, before ${f0(peakRssMiB(before.pid))} MiB\n`);
