@@ -268,28 +268,39 @@ try {
         } else {
           report({ name: `Produce fsync=${fsync}, 64 callers, ${size} B`, ...(await measured(server.pid, () => produceUnary(server.url, size, 64))), valueBytes: size });
         }
-        report({ name: `ProduceStream fsync=${fsync}, 1 stream, ${size} B`, ...(await measured(server.pid, () => produceStream(server.url, size))), valueBytes: size });
+        // fsync=interval is measured below, alternately with the grpc-js peer.
+        if (fsync !== "interval") {
+          report({ name: `ProduceStream fsync=${fsync}, 1 stream, ${size} B`, ...(await measured(server.pid, () => produceStream(server.url, size))), valueBytes: size });
+        }
       }
     } finally {
       await server.cleanup();
     }
   }
 
-  // Same client against the grpc-js peer's ProduceStream (memory only).
+  // ProduceStream, fsync=interval, against the same client on the grpc-js peer
+  // (memory only) and the connect-node floor (ack only): alternately, for
+  // `groupRounds` rounds; the summary takes medians.
   for (const size of sizes) {
+    const server = await startSwitchboard("interval");
     const peer = await startPeer(0, size);
-    try {
-      await produceStream(peer.url, size, 10_000);
-      report({ name: `ProduceStream grpc-js peer (memory), 1 stream, ${size} B`, ...(await measured(peer.pid, () => produceStream(peer.url, size))), valueBytes: size });
-    } finally {
-      peer.stop();
-    }
     const floor = await startPeer(0, size, "connect-log-server.ts");
     try {
-      await produceStream(floor.url, size, 10_000);
-      report({ name: `ProduceStream connect-node floor (ack only), 1 stream, ${size} B`, ...(await measured(floor.pid, () => produceStream(floor.url, size))), valueBytes: size });
+      const sides = [
+        { name: `ProduceStream fsync=interval, 1 stream, ${size} B`, url: server.url, pid: server.pid },
+        { name: `ProduceStream grpc-js peer (memory), 1 stream, ${size} B`, url: peer.url, pid: peer.pid },
+        { name: `ProduceStream connect-node floor (ack only), 1 stream, ${size} B`, url: floor.url, pid: floor.pid },
+      ];
+      for (const side of sides) await produceStream(side.url, size, 10_000); // warm-up
+      for (let round = 1; round <= groupRounds; round++) {
+        for (const side of sides) {
+          report({ name: `${side.name} (round ${round})`, ...(await measured(side.pid, () => produceStream(side.url, size))), valueBytes: size });
+        }
+      }
     } finally {
+      peer.stop();
       floor.stop();
+      await server.cleanup();
     }
   }
 
@@ -329,33 +340,43 @@ try {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-/** The goals of issue 3, from the rows above (best round of each side). */
+/**
+ * The goals of issue 3, from the rows above. Both sides of a comparison ran
+ * alternately, round by round, so each ratio is the median of the per-round
+ * ratios (a round's two sides saw the same machine conditions).
+ */
 function summary() {
-  const best = (prefix: string) =>
-    rows.filter((r) => r.name.startsWith(prefix)).sort((a, b) => b.records / b.seconds - a.records / a.seconds)[0];
-  const rate = (r: Row | undefined) => (r ? r.records / r.seconds : NaN);
-  const cpu = (r: Row | undefined) => (r?.serverCpu !== undefined ? (r.serverCpu / r.records) * 1e6 : NaN);
-  const line = (goal: string, a: Row | undefined, b: Row | undefined) =>
-    console.log(
-      `${goal.padEnd(58)} throughput ratio ${(rate(a) / rate(b)).toFixed(2)}   server CPU per record ${cpu(a).toFixed(1)} vs ${cpu(b).toFixed(1)} µs (ratio ${(cpu(b) / cpu(a)).toFixed(2)})`,
-    );
-  console.log("\n## Goals (ratio ≥ 1.0 means switchboard is at least as fast)");
-  line("ConsumeStream vs grpc-js from memory", best("ConsumeStream from 0"), best("ConsumeStream grpc-js"));
-  for (const size of sizes) {
-    line(`ProduceStream fsync=interval vs grpc-js, ${size} B`, best(`ProduceStream fsync=interval, 1 stream, ${size} B`), best(`ProduceStream grpc-js peer (memory), 1 stream, ${size} B`));
-    line(`  connect-node ack-only floor vs grpc-js, ${size} B`, best(`ProduceStream connect-node floor (ack only), 1 stream, ${size} B`), best(`ProduceStream grpc-js peer (memory), 1 stream, ${size} B`));
-  }
-  const median = (prefix: string) => {
-    const rs = rows.filter((r) => r.name.startsWith(prefix)).map(rate).sort((a, b) => a - b);
-    return rs.length % 2 ? rs[(rs.length - 1) / 2]! : (rs[rs.length / 2 - 1]! + rs[rs.length / 2]!) / 2;
+  const rate = (r: Row) => r.records / r.seconds;
+  const cpuPerRecord = (r: Row) => (r.serverCpu !== undefined ? (r.serverCpu / r.records) * 1e6 : NaN);
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length === 0 ? NaN : v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
   };
-  console.log(`\n## Group commit: fsync=always, 64 producers vs 1 producer (= one fsync per record), goal ≥ 10×; medians of ${groupRounds} alternating rounds`);
+  const rounds = (prefix: string) =>
+    new Map(rows.filter((r) => r.name.startsWith(prefix)).map((r) => [/\(round (\d+)\)$/.exec(r.name)?.[1] ?? "", r]));
+  /** Median over rounds of f(a) / f(b). */
+  const paired = (a: string, b: string, f: (r: Row) => number) => {
+    const bs = rounds(b);
+    return median([...rounds(a)].flatMap(([k, ra]) => (bs.has(k) ? [f(ra) / f(bs.get(k)!)] : [])));
+  };
+  const line = (goal: string, a: string, b: string) =>
+    console.log(
+      `${goal.padEnd(58)} throughput ratio ${paired(a, b, rate).toFixed(2)}   server CPU per record ${median([...rounds(a).values()].map(cpuPerRecord)).toFixed(1)} vs ${median([...rounds(b).values()].map(cpuPerRecord)).toFixed(1)} µs (ratio ${paired(b, a, cpuPerRecord).toFixed(2)})`,
+    );
+  console.log("\n## Goals (ratio ≥ 1.0 means switchboard is at least as fast; medians of per-round ratios)");
+  line("ConsumeStream vs grpc-js from memory", "ConsumeStream from 0", "ConsumeStream grpc-js");
+  for (const size of sizes) {
+    line(`ProduceStream fsync=interval vs grpc-js, ${size} B`, `ProduceStream fsync=interval, 1 stream, ${size} B`, `ProduceStream grpc-js peer (memory), 1 stream, ${size} B`);
+    line(`  connect-node ack-only floor vs grpc-js, ${size} B`, `ProduceStream connect-node floor (ack only), 1 stream, ${size} B`, `ProduceStream grpc-js peer (memory), 1 stream, ${size} B`);
+  }
+  console.log(`\n## Group commit: fsync=always, 64 producers vs 1 producer (= one fsync per record), goal ≥ 10×; median of ${groupRounds} alternating rounds`);
   for (const size of sizes) {
     for (const kind of ["engine append", "ProduceStream lockstep", "Produce (h2load)"]) {
-      const one = median(`${kind} fsync=always, 1 producer, ${size} B`);
-      const many = median(`${kind} fsync=always, 64 producers, ${size} B`);
-      const r = many / one;
-      console.log(`${r >= 10 ? "MET " : "MISS"}  ${`${kind}, ${size} B`.padEnd(34)} ${Math.round(one).toString().padStart(6)} → ${Math.round(many).toString().padStart(7)} rec/s = ${r.toFixed(1)}×`);
+      const one = `${kind} fsync=always, 1 producer, ${size} B`;
+      const many = `${kind} fsync=always, 64 producers, ${size} B`;
+      const r = paired(many, one, rate);
+      const perRound = [...rounds(many)].map(([k, m]) => (rate(m) / rate(rounds(one).get(k)!)).toFixed(1)).join(", ");
+      console.log(`${r >= 10 ? "MET " : "MISS"}  ${`${kind}, ${size} B`.padEnd(34)} ${r.toFixed(1)}× (rounds: ${perRound}); 64 producers ${Math.round(median([...rounds(many).values()].map(rate)))} rec/s`);
     }
   }
 }
