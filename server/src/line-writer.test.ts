@@ -58,6 +58,33 @@ test(
   }),
 );
 
+test("LineWriter: a failed write (EPIPE: the reader went away) drops lines instead of throwing", () => {
+  // A pipe whose read end is closed: write(2) fails with EPIPE (Node ignores SIGPIPE).
+  const script = `
+    import { LineWriter } from ${JSON.stringify(path.join(import.meta.dirname, "line-writer.ts"))};
+    const w = new LineWriter({ fd: 1 });
+    w.write("first\\n");
+    w.flush();
+    w.write("second\\n");
+    w.flush();
+    console.error("still running", w.error?.code);
+  `;
+  return new Promise<void>((resolve, reject) => {
+    const child = execFile(process.execPath, ["--input-type=module", "-e", script], (err, _stdout, stderr) => {
+      try {
+        assert.equal(err, null, stderr);
+        assert.match(stderr, /log lines are dropped from now on: writing to fd 1 failed: .*EPIPE/);
+        assert.equal(stderr.match(/dropped from now on/g)?.length, 1, "reported once");
+        assert.match(stderr, /still running EPIPE/);
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
+    child.stdout!.destroy(); // close our read end before the child writes
+  });
+});
+
 // A child process logs through the stdout writer into a pipe: 4 MiB (far more
 // than a pipe holds, so writes are partial or see EAGAIN) and then exits at
 // once; the parent receives every byte, and the lines written just before

@@ -31,9 +31,12 @@ export interface LineWriterOptions {
  * Writes are synchronous, like Node's own stdout on Linux (files, TTYs and
  * pipes): a reader that stops reading a pipe eventually blocks the server,
  * exactly as `console.log` would. EAGAIN (a non-blocking pipe that is full)
- * is retried after a 1 ms sleep rather than dropping lines. Lines still
- * waiting when the process is killed with SIGKILL are lost (at most
- * `maxDelayMs` worth); `stdoutLineWriter()` flushes on a normal exit.
+ * is retried after a 1 ms sleep rather than dropping lines. Any other write
+ * error (EPIPE: the reader went away, as in `npm start | head`) must not take
+ * the server down: the writer reports it once on stderr and drops the lines
+ * from then on. Lines still waiting when the process is killed with SIGKILL
+ * are lost (at most `maxDelayMs` worth); `stdoutLineWriter()` flushes on a
+ * normal exit.
  */
 export class LineWriter {
   private readonly fd: number;
@@ -42,6 +45,7 @@ export class LineWriter {
   private lines: string[] = [];
   private chars = 0;
   private timer: NodeJS.Timeout | undefined;
+  private failed: Error | undefined;
   private readonly flushNow = () => this.flush();
 
   constructor(options: LineWriterOptions = {}) {
@@ -52,11 +56,17 @@ export class LineWriter {
 
   /** pino calls this with one serialized line (newline included). */
   write(line: string): boolean {
+    if (this.failed) return true;
     this.lines.push(line);
     this.chars += line.length;
     if (this.chars >= this.maxBufferedChars) this.flush();
     else if (this.timer === undefined) this.timer = setTimeout(this.flushNow, this.maxDelayMs).unref();
     return true;
+  }
+
+  /** The write error that stopped this writer, if any. */
+  get error(): Error | undefined {
+    return this.failed;
   }
 
   /** Writes everything waiting now; called by the timer, when the buffer is full, and on exit. */
@@ -75,7 +85,12 @@ export class LineWriter {
         off += fs.writeSync(this.fd, data, off);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code !== "EAGAIN" && code !== "EBUSY") throw err;
+        if (code !== "EAGAIN" && code !== "EBUSY") {
+          this.failed = err as Error;
+          this.lines = [];
+          process.stderr.write(`log lines are dropped from now on: writing to fd ${this.fd} failed: ${this.failed.message}\n`);
+          return;
+        }
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
       }
     }
