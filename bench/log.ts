@@ -27,6 +27,7 @@ import { parseArgs } from "node:util";
 import { toBinary, create } from "@bufbuild/protobuf";
 import { ConsumeStreamRequestSchema, ProduceRequestSchema, ProduceStreamRequestSchema } from "../gen/log/v1/log_pb.js";
 import { envelope, grpcStreamCall, grpcStreamLockstep, grpcUnaryLoops } from "./grpc-h2-client.ts";
+import { median } from "./median.ts";
 import { encodeFrame, frameHeaderBytes } from "../server/src/log/store.ts";
 import { openCommitLog } from "../server/src/log/log.ts";
 import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
@@ -96,6 +97,22 @@ function report(row: Row) {
       (row.serverCpu !== undefined ? `  server CPU ${((row.serverCpu / row.records) * 1e6).toFixed(1)} µs/rec` : "") +
       (row.note ? `  ${row.note}` : ""),
   );
+}
+
+/**
+ * One group-commit round: `run(1)` (one fsync per record) then `run(64)`,
+ * reported as "<kind> fsync=always, 1|64 producers, <size> B (round N)".
+ */
+async function groupCommitRound(kind: string, size: number, round: number, run: (producers: number) => Promise<Omit<Row, "name" | "valueBytes">>) {
+  const one = await run(1);
+  report({ name: `${kind} fsync=always, 1 producer, ${size} B (round ${round})`, ...one, valueBytes: size });
+  const many = await run(64);
+  report({
+    name: `${kind} fsync=always, 64 producers, ${size} B (round ${round})`,
+    ...many,
+    valueBytes: size,
+    note: `= ${(many.records / many.seconds / (one.records / one.seconds)).toFixed(1)}× one fsync per record`,
+  });
 }
 
 /** Plain fs: one writeSync per framed record, no fsync. */
@@ -228,15 +245,7 @@ try {
   for (const size of sizes) rawAppend(size, tmp);
   for (const size of sizes) {
     for (let round = 1; round <= groupRounds; round++) {
-      const one = await engineAppend(tmp, "always", size, 1);
-      report({ name: `engine append fsync=always, 1 producer, ${size} B (round ${round})`, ...one, valueBytes: size });
-      const many = await engineAppend(tmp, "always", size, 64);
-      report({
-        name: `engine append fsync=always, 64 producers, ${size} B (round ${round})`,
-        ...many,
-        valueBytes: size,
-        note: `= ${(many.records / many.seconds / (one.records / one.seconds)).toFixed(1)}× one fsync per record`,
-      });
+      await groupCommitRound("engine append", size, round, (n) => engineAppend(tmp, "always", size, n));
     }
     report({ name: `engine append fsync=interval, 64 appenders, ${size} B`, ...(await engineAppend(tmp, "interval", size, 64)), valueBytes: size });
   }
@@ -250,20 +259,8 @@ try {
           // Group commit: 1 vs 64 producers, alternately for `groupRounds`
           // rounds (fsync latency drifts on a shared disk; medians in the summary).
           for (let round = 1; round <= groupRounds; round++) {
-            for (const [kind, run] of [
-              ["Produce (h2load)", (n: number) => produceUnaryH2load(server.url, size, n)],
-              ["ProduceStream lockstep", (n: number) => produceLockstep(server.url, size, n)],
-            ] as const) {
-              const one = await measured(server.pid, () => run(1));
-              report({ name: `${kind} fsync=always, 1 producer, ${size} B (round ${round})`, ...one, valueBytes: size });
-              const many = await measured(server.pid, () => run(64));
-              report({
-                name: `${kind} fsync=always, 64 producers, ${size} B (round ${round})`,
-                ...many,
-                valueBytes: size,
-                note: `= ${(many.records / many.seconds / (one.records / one.seconds)).toFixed(1)}× one fsync per record`,
-              });
-            }
+            await groupCommitRound("Produce (h2load)", size, round, (n) => measured(server.pid, () => produceUnaryH2load(server.url, size, n)));
+            await groupCommitRound("ProduceStream lockstep", size, round, (n) => measured(server.pid, () => produceLockstep(server.url, size, n)));
           }
         } else {
           report({ name: `Produce fsync=${fsync}, 64 callers, ${size} B`, ...(await measured(server.pid, () => produceUnary(server.url, size, 64))), valueBytes: size });
@@ -348,10 +345,6 @@ try {
 function summary() {
   const rate = (r: Row) => r.records / r.seconds;
   const cpuPerRecord = (r: Row) => (r.serverCpu !== undefined ? (r.serverCpu / r.records) * 1e6 : NaN);
-  const median = (xs: number[]) => {
-    const v = [...xs].sort((a, b) => a - b);
-    return v.length === 0 ? NaN : v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-  };
   const rounds = (prefix: string) =>
     new Map(rows.filter((r) => r.name.startsWith(prefix)).map((r) => [/\(round (\d+)\)$/.exec(r.name)?.[1] ?? "", r]));
   /** Median over rounds of f(a) / f(b). */

@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { median } from "./median.ts";
 
 const root = path.join(import.meta.dirname, "..");
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
@@ -176,10 +177,6 @@ async function h2load(s: Server, load: Load, secs: number): Promise<Sample> {
   return { rps, cpuUsPerReq: done ? cpu / done : NaN, p99ms: p99 };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** One side of a comparison: a server under a load, reported under `key`. */
 interface Entry {
