@@ -76,7 +76,7 @@ export class LineWriter {
       this.timer = undefined;
     }
     if (this.lines.length === 0) return;
-    const data = Buffer.from(this.lines.length === 1 ? this.lines[0]! : this.lines.join(""), "utf8");
+    const data = Buffer.from(this.lines.join(""), "utf8");
     this.lines = [];
     this.chars = 0;
     let off = 0;
@@ -87,15 +87,17 @@ export class LineWriter {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== "EAGAIN" && code !== "EBUSY") {
           this.failed = err as Error;
-          this.lines = [];
           process.stderr.write(`log lines are dropped from now on: writing to fd ${this.fd} failed: ${this.failed.message}\n`);
           return;
         }
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        Atomics.wait(sleepCell, 0, 0, 1); // sleep 1 ms
       }
     }
   }
 }
+
+/** Never notified: Atomics.wait on it is a plain synchronous sleep. */
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 let stdout: LineWriter | undefined;
 
