@@ -50,6 +50,11 @@ export interface ServerOptions {
   fastPath: boolean;
   /** Services this process hosts. Default all. */
   services: ServiceName[];
+  /**
+   * Also serve grpc.testing.TestService and grpc.testing.UnimplementedService
+   * (grpc's interop test contracts) for gRPC interop clients. Default false.
+   */
+  interop: boolean;
   /** Directory of the built web UI served at "/"; missing → the UI is not served. Default web/dist. */
   webDir: string;
   /** Bearer token SubmitTask and CancelTask require; unset → open. */
@@ -84,6 +89,7 @@ export const defaultServerOptions: ServerOptions = {
   logRequests: true,
   fastPath: true,
   services: [...serviceNames],
+  interop: false,
   webDir: path.join(repoRoot, "web", "dist"),
   workerTimeoutMs: 15_000,
   taskRetries: 3,
@@ -108,6 +114,7 @@ export const usage = `Usage: switchboard-server [options]
   --no-request-log         do not log one line per RPC
   --no-fast-path           serve every call through connect-node (bench comparison)
   --services LIST          services to host: order,log,node (default all)
+  --interop                also serve grpc.testing.TestService for gRPC interop clients
   --web-dir DIR            built web UI to serve at / (default web/dist)
   --auth-token TOKEN       bearer token for the task calls that change state (or $AUTH_TOKEN)
   --auth-token-file FILE   read the token from a file
@@ -151,6 +158,7 @@ export async function parseServerArgs(
       "request-log": { type: "boolean" },
       "fast-path": { type: "boolean" },
       services: { type: "string" },
+      interop: { type: "boolean" },
       "web-dir": { type: "string" },
       "auth-token": { type: "string" },
       "auth-token-file": { type: "string" },
@@ -197,6 +205,7 @@ export async function parseServerArgs(
   if (values["request-log"] !== undefined) opts.logRequests = values["request-log"];
   if (values["fast-path"] !== undefined) opts.fastPath = values["fast-path"];
   if (values.services !== undefined) opts.services = parseServices(values.services);
+  if (values.interop !== undefined) opts.interop = values.interop;
   if (values["web-dir"] !== undefined) opts.webDir = values["web-dir"];
   if (values["worker-timeout"] !== undefined) {
     opts.workerTimeoutMs = parseNumber("--worker-timeout", values["worker-timeout"]);

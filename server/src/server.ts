@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -23,6 +23,8 @@ import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
 import type { ServiceModule } from "./service-module.ts";
 import { serviceModules } from "./services.ts";
+import { interopModule } from "./interop/interop-module.ts";
+import { trackDecompression, withMessageCompression } from "./message-compression.ts";
 
 /** How long after its deadline a call that could not end by itself is cut. */
 const deadlineGraceMs = 1_000;
@@ -79,6 +81,9 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
         await serviceModules[name]({ options, logger, health, shutdownSignal: shutdown.signal }),
       );
     }
+    if (options.interop) {
+      modules.push(await interopModule({ options, logger, health, shutdownSignal: shutdown.signal }));
+    }
   } catch (err) {
     await closeAll(modules, logger);
     await cluster.close();
@@ -116,6 +121,8 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     fallback: createStaticFiles(options.webDir),
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
+    // connect-node's defaults, marking each decompressed request message for the handler.
+    acceptCompression: [trackDecompression(compressionGzip), trackDecompression(compressionBrotli)],
     shutdownSignal: shutdown.signal,
     interceptors,
   });
@@ -136,7 +143,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     const handler: RequestHandler = (req, res) => {
       enforceDeadline(req, res, deadlineGraceMs);
       closeWhenAnswered(req);
-      cors(req, res, () => connectHandler(req, res));
+      cors(req, res, () => withMessageCompression(() => connectHandler(req, res)));
     };
     const withFastPath: RequestHandler = (req, res) => {
       // HTTP/2 requests reach here only when the fast path declined their stream.

@@ -4,6 +4,7 @@ import { compressionGzip } from "@connectrpc/connect-node";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { newMessageCompression, type MessageCompression } from "../message-compression.ts";
 import { FastContext } from "./fast-context.ts";
 import { normalize } from "./invoke.ts";
 import type { FastMethod, FastPathOptions } from "./fast-method.ts";
@@ -79,6 +80,8 @@ class GrpcCall {
   readonly #ctx: FastContext;
   readonly #gzipIn: boolean;
   readonly #acceptGzip: boolean;
+  /** Request compressed flags for the implementation, its wish for the response's (message-compression.ts). */
+  readonly #compression: MessageCompression = newMessageCompression();
   #chunks: Buffer[] = [];
   #received = 0;
   #done = false;
@@ -106,6 +109,7 @@ class GrpcCall {
     this.#gzipIn = gzipIn;
     this.#acceptGzip = acceptGzip;
     this.#ctx = new FastContext(fm.spec.method, "grpc", "POST", undefined, headers, opts.shutdownSignal, timeoutMs);
+    this.#ctx.compression = this.#compression;
     if (timeoutMs !== undefined) {
       this.#timer = setTimeout(
         () => this.#fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
@@ -119,6 +123,7 @@ class GrpcCall {
     if (fm.kind === "client_streaming" || fm.kind === "bidi_streaming") {
       const req = new RequestStream(stream, fm.serialization.getI(true), opts.readMaxBytes, gzipIn);
       this.#req = req;
+      req.compression = this.#compression;
       stream.on("data", (chunk: Buffer) => req.push(chunk));
       stream.on("end", () => req.end());
       // Cancel, deadline and server shutdown end the request stream too, so
@@ -201,6 +206,7 @@ class GrpcCall {
         throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
       }
       data = await compressionGzip.decompress(data, this.#opts.readMaxBytes);
+      this.#compression.requestCompressed = true;
     }
     const input = this.#fm.serialization.getI(true).parse(data);
     if (this.#fm.kind === "unary") {
@@ -259,11 +265,13 @@ class GrpcCall {
 
   /**
    * Serializes (limit: writeMaxBytes), compresses when agreed and large
-   * enough, and prefixes the envelope. Synchronous unless it compresses.
+   * enough (or as the implementation asked), and prefixes the envelope. Synchronous unless it compresses.
    */
   #frame(message: Message): Buffer | Promise<Buffer> {
     const bytes = this.#fm.serialization.getO(true).serialize(message);
-    if (this.#acceptGzip && bytes.length >= this.#opts.compressMinBytes) {
+    // The implementation may ask for (or against) compression of its next messages.
+    const wish = this.#compression.responseCompressed;
+    if (this.#acceptGzip && (wish ?? bytes.length >= this.#opts.compressMinBytes)) {
       return compressionGzip.compress(bytes).then((z) => envelope(z, 1));
     }
     return envelope(bytes, 0);
