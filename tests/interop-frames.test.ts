@@ -7,6 +7,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import nodePath from "node:path";
 import { gunzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
@@ -172,6 +176,39 @@ for (const p of [
       assert.deepEqual(sizes, [31415, 92653]);
     });
 
+    test("timeout_on_sleeping_server: the server itself ends the call with DEADLINE_EXCEEDED", async () => {
+      // grpc-js reports its own deadline; here the client never half-closes and
+      // has no deadline timer, so only the server's grpc-timeout handling ends it.
+      const r = await new Promise<Exchange>((resolve, reject) => {
+        const session = http2.connect(server.url);
+        session.on("error", reject);
+        const req = session.request({
+          ":method": "POST",
+          ":path": "/grpc.testing.TestService/FullDuplexCall",
+          "content-type": "application/grpc",
+          te: "trailers",
+          "grpc-timeout": "200m",
+        });
+        const out: Exchange = { headers: {}, headersEndStream: false, dataFrames: 0, body: Buffer.alloc(0), trailers: undefined };
+        req.on("response", (h, flags) => {
+          out.headers = h;
+          out.headersEndStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+        });
+        req.on("data", () => out.dataFrames++);
+        req.on("trailers", (t) => (out.trailers = t));
+        req.on("error", () => {});
+        req.on("close", () => {
+          session.close();
+          resolve(out);
+        });
+        const msg = create(StreamingOutputCallRequestSchema, { payload: { body: new Uint8Array(27182) } });
+        req.write(grpcFrame(toBinary(StreamingOutputCallRequestSchema, msg)));
+      });
+      const status = r.headersEndStream ? r.headers : r.trailers;
+      assert.equal(status?.["grpc-status"], "4");
+      assert.equal(r.dataFrames, 0);
+    });
+
     test("a payload size above --max-message-bytes is RESOURCE_EXHAUSTED, not an allocation", async () => {
       const req = create(SimpleRequestSchema, { responseSize: 2_000_000_000 });
       const r = await exchange(server.url, "/grpc.testing.TestService/UnaryCall", grpcFrame(toBinary(SimpleRequestSchema, req)));
@@ -194,5 +231,25 @@ describe("without --interop", () => {
     assert.equal(r.headersEndStream, true);
     assert.equal(r.headers["grpc-status"], "12");
     assert.equal(decodeURIComponent(String(r.headers["grpc-message"])), "unknown procedure /grpc.testing.TestService/EmptyCall");
+  });
+  test("nghttp -v sees the unknown procedure answered by one HEADERS frame with END_STREAM and no DATA", () => {
+    const dir = mkdtempSync(nodePath.join(tmpdir(), "interop-nghttp-"));
+    try {
+      const body = nodePath.join(dir, "body");
+      writeFileSync(body, grpcFrame(new Uint8Array(0)));
+      const out = execFileSync(
+        "nghttp",
+        ["-nv", "-H", ":method: POST", "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", body,
+          `${server.url}/grpc.testing.TestService/EmptyCall`],
+        { encoding: "utf8", timeout: 20_000 },
+      );
+      const received = out.split("\n").filter((l) => /recv (HEADERS|DATA) frame/.test(l));
+      assert.equal(received.length, 1, out);
+      assert.match(received[0]!, /recv HEADERS frame <.*flags=0x05/, "END_STREAM | END_HEADERS");
+      assert.match(out, /grpc-status: 12/);
+      assert.match(out, /content-type: application\/grpc/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -19,6 +19,7 @@ import { createStaticFiles } from "./http/static-files.ts";
 import { enforceDeadline } from "./http/deadline-guard.ts";
 import { closeWhenAnswered } from "./http/close-answered.ts";
 import { requestLogInterceptor } from "./interceptors/request-log.ts";
+import { abortRequestStreamInterceptor } from "./interceptors/abort-request-stream.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
 import type { ServiceModule } from "./service-module.ts";
@@ -124,7 +125,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     // connect-node's defaults, marking each decompressed request message for the handler.
     acceptCompression: [trackDecompression(compressionGzip), trackDecompression(compressionBrotli)],
     shutdownSignal: shutdown.signal,
-    interceptors,
+    interceptors: [...interceptors, abortRequestStreamInterceptor],
   });
   const fast = options.fastPath
     ? createFastPath(recorded.table, {
