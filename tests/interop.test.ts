@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { eventually } from "./harness/eventually.ts";
 import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 const loaderOptions: protoLoader.Options = { includeDirs: [path.join(repoRoot, "proto")], defaults: true };
@@ -44,6 +45,20 @@ interface Clients {
   /** Sends gzip-compressed messages (grpc.default_compression_algorithm = gzip). */
   gzip: TestServiceClient;
   unimplemented: UnimplementedServiceClient;
+  /** The server's request log (one line per RPC), to see what the server saw. */
+  server: ServerProcess;
+}
+
+/** Waits for the server to log an RPC of `method` that ended with one of `codes` (e.g. "Canceled"). */
+function serverLogged(server: ServerProcess, method: string, codes: string[], since: number): Promise<unknown> {
+  return eventually(
+    () =>
+      server.logs
+        .slice(since)
+        .find((l) => l.msg === "rpc" && l.method === `grpc.testing.TestService/${method}` && codes.includes(String(l.code))),
+    15_000,
+    `server log: ${method} ${codes.join("|")}`,
+  );
 }
 
 function unary<T>(start: (cb: Cb<T>) => grpc.ClientUnaryCall): Promise<T> {
@@ -211,7 +226,8 @@ const cases: Record<string, (c: Clients) => Promise<void>> = {
     assert.equal(err.code, grpc.status.CANCELLED);
   },
 
-  async cancel_after_first_response({ plain }) {
+  async cancel_after_first_response({ plain, server }) {
+    const since = server.logs.length;
     const call = plain.fullDuplexCall();
     const status = statusOf(call);
     call.on("error", () => {});
@@ -220,6 +236,10 @@ const cases: Record<string, (c: Clients) => Promise<void>> = {
     await first;
     call.cancel();
     assert.equal((await status).code, grpc.status.CANCELLED);
+    // and the server ended the call (no handler left waiting). Its code may be
+    // ok: Node's http2 client half-closes before it sends RST_STREAM, so the
+    // implementation can see a normal end of the request stream first.
+    await serverLogged(server, "FullDuplexCall", ["Canceled", "ok"], since);
   },
 
   async custom_metadata({ plain }) {
@@ -301,7 +321,7 @@ for (const p of paths) {
     let server: ServerProcess;
     let clients: Clients;
     before(async () => {
-      server = await startServerProcess({ args: ["--interop", "--services", "order", "--no-request-log", ...p.args] });
+      server = await startServerProcess({ args: ["--interop", "--services", "order", ...p.args] });
       const addr = `127.0.0.1:${server.port}`;
       const creds = grpc.credentials.createInsecure();
       const { TestService, UnimplementedService } = pkg.grpc.testing;
@@ -309,10 +329,11 @@ for (const p of paths) {
         plain: new TestService(addr, creds),
         gzip: new TestService(addr, creds, { "grpc.default_compression_algorithm": grpc.compressionAlgorithms.gzip }),
         unimplemented: new UnimplementedService(addr, creds),
+        server,
       };
     });
     after(async () => {
-      for (const c of Object.values(clients ?? {})) c.close();
+      for (const c of [clients?.plain, clients?.gzip, clients?.unimplemented]) c?.close();
       await server?.cleanup();
     });
     for (const [name, run] of Object.entries(cases)) test(name, () => run(clients));
