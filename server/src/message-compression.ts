@@ -20,8 +20,9 @@ export interface MessageCompression {
    * The implementation's wish for the response messages it produces next:
    * true → compress (when the client accepts gzip) whatever the size, false →
    * never, undefined → the server's default (compress from 1 KiB when
-   * accepted). Honoured fully by the fast path; stock connect-node has no
-   * per-message switch and only follows its default.
+   * accepted). The fast path honours all three; on connect-node, `false` is
+   * honoured for enveloped responses (gRPC, gRPC-Web, Connect streaming, see
+   * `withMessageCompression`) and `true` only from connect's 1 KiB minimum.
    */
   responseCompressed: boolean | undefined;
 }
@@ -31,26 +32,68 @@ export const messageCompressionKey = createContextKey<MessageCompression | undef
   description: "switchboard.messageCompression",
 });
 
+/** A call served by connect-node, as the compressions given to it see it. */
+interface ConnectNodeCall {
+  readonly mc: MessageCompression;
+  /** The response is made of length-prefixed envelopes with a compressed flag each. */
+  readonly enveloped: boolean;
+  /** Envelopes connect flagged compressed that were left uncompressed (`responseCompressed` false). */
+  flagsToClear: number;
+}
+
 /**
- * The MessageCompression of a call served by connect-node: server.ts runs
- * each request it hands to connect-node inside this store, and the
- * compressions given to connect-node (`trackDecompression`) mark it.
+ * The call a request handed to connect-node belongs to: server.ts runs each
+ * such request inside this store (`withMessageCompression`), and the
+ * compressions given to connect-node (`trackDecompression`) find it here.
  */
-const connectNodeCall = new AsyncLocalStorage<MessageCompression>();
+const connectNodeCall = new AsyncLocalStorage<ConnectNodeCall>();
 
 /** A fresh, unset MessageCompression. */
 export function newMessageCompression(): MessageCompression {
   return { requestCompressed: false, responseCompressed: undefined };
 }
 
-/** Runs `fn` (a request handed to connect-node) with its own MessageCompression. */
-export function withMessageCompression<T>(fn: () => T): T {
-  return connectNodeCall.run(newMessageCompression(), fn);
+/** The parts of a Node http/http2 request and response this needs. */
+interface NodeReq {
+  headers: Record<string, string | string[] | undefined>;
+}
+interface NodeRes {
+  write: (chunk: never, ...rest: never[]) => boolean;
+}
+
+/**
+ * Runs `fn` — handing a request to connect-node — with its own
+ * MessageCompression.
+ *
+ * connect-node has no per-message compression switch: once it negotiated
+ * gzip it compresses every message from 1 KiB and sets the envelope's
+ * compressed flag. For an implementation that asked for no compression,
+ * `trackDecompression`'s compress leaves the bytes as they are and counts the
+ * envelope; the response's `write` (one envelope per write in connect-node)
+ * then clears the compressed flag of that envelope. Only for enveloped
+ * responses: a Connect unary body is compressed as a whole (Content-Encoding)
+ * and always is, when negotiated.
+ */
+export function withMessageCompression<T>(req: NodeReq, res: NodeRes, fn: () => T): T {
+  const ct = String(req.headers["content-type"] ?? "");
+  const enveloped = ct.startsWith("application/grpc") || ct.startsWith("application/connect+");
+  const call: ConnectNodeCall = { mc: newMessageCompression(), enveloped, flagsToClear: 0 };
+  if (enveloped) {
+    const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (call.flagsToClear > 0 && chunk instanceof Uint8Array && chunk.length >= 5 && (chunk[0]! & 1) === 1) {
+        call.flagsToClear--;
+        chunk[0] = chunk[0]! & ~1;
+      }
+      return write(chunk, ...rest);
+    }) as NodeRes["write"];
+  }
+  return connectNodeCall.run(call, fn);
 }
 
 /** The MessageCompression of the call `ctx` belongs to, on either path. */
 export function messageCompression(ctx: HandlerContext): MessageCompression | undefined {
-  return ctx.values.get(messageCompressionKey) ?? connectNodeCall.getStore();
+  return ctx.values.get(messageCompressionKey) ?? connectNodeCall.getStore()?.mc;
 }
 
 /** Whether the request message read last arrived compressed; resets the flag for the next one. */
@@ -65,16 +108,25 @@ export function takeRequestCompressed(ctx: HandlerContext): boolean {
 /**
  * Wraps a Compression given to connect-node so that decompressing a request
  * message marks the call's MessageCompression (connect decompresses each
- * message right before handing it on, in the call's async context).
+ * message right before handing it on, in the call's async context), and an
+ * implementation's `responseCompressed = false` leaves enveloped messages
+ * uncompressed (see `withMessageCompression`).
  */
 export function trackDecompression(c: Compression): Compression {
   return {
     name: c.name,
-    compress: (bytes) => c.compress(bytes),
+    compress: (bytes) => {
+      const call = connectNodeCall.getStore();
+      if (call !== undefined && call.enveloped && call.mc.responseCompressed === false) {
+        call.flagsToClear++;
+        return Promise.resolve(bytes as Uint8Array<ArrayBuffer>);
+      }
+      return c.compress(bytes);
+    },
     decompress: async (bytes, readMaxBytes) => {
       const out = await c.decompress(bytes, readMaxBytes);
-      const mc = connectNodeCall.getStore();
-      if (mc !== undefined) mc.requestCompressed = true;
+      const call = connectNodeCall.getStore();
+      if (call !== undefined) call.mc.requestCompressed = true;
       return out;
     },
   };

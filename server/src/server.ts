@@ -144,7 +144,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     const handler: RequestHandler = (req, res) => {
       enforceDeadline(req, res, deadlineGraceMs);
       closeWhenAnswered(req);
-      cors(req, res, () => withMessageCompression(() => connectHandler(req, res)));
+      cors(req, res, () => withMessageCompression(req, res, () => connectHandler(req, res)));
     };
     const withFastPath: RequestHandler = (req, res) => {
       // HTTP/2 requests reach here only when the fast path declined their stream.
