@@ -19,7 +19,7 @@ const trailingBin = Buffer.from([0xab, 0xab, 0xab]);
 const specialMessage = "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n";
 
 interface Payload { body: Buffer }
-interface SimpleResponse { payload: Payload | null }
+interface SimpleResponse { payload: Payload | null; username: string; oauthScope: string }
 type Cb<T> = (err: grpc.ServiceError | null, res: T) => void;
 /** grpc.testing.TestService as @grpc/grpc-js presents it (only what the cases use). */
 interface TestServiceClient extends grpc.Client {
@@ -337,5 +337,23 @@ for (const p of paths) {
       await server?.cleanup();
     });
     for (const [name, run] of Object.entries(cases)) test(name, () => run(clients));
+
+    // Server features the client cases above do not reach.
+    test("server feature: ResponseParameters.interval_us delays each response", async () => {
+      const started = performance.now();
+      const res = await collect(
+        clients.plain.streamingOutputCall({ responseParameters: [1, 2, 3].map((size) => ({ size, intervalUs: 60_000 })) }),
+      );
+      assert.deepEqual(res.map((r) => r.payload.body.length), [1, 2, 3]);
+      // a lower bound only: the server slept 3 × 60 ms before its responses
+      assert.ok(performance.now() - started >= 170, "the intervals accumulate");
+    });
+    test("server feature: fill_username / fill_oauth_scope stay empty (no authentication)", async () => {
+      const req = { fillUsername: true, fillOauthScope: true, responseSize: 1 };
+      const res = await unary<SimpleResponse>((cb) => clients.plain.unaryCall(req, new grpc.Metadata(), cb));
+      assert.equal(res.username, "");
+      assert.equal(res.oauthScope, "");
+      assert.equal(res.payload?.body.length, 1);
+    });
   });
 }
