@@ -168,6 +168,19 @@ for (const p of [
         (e) => fromBinary(StreamingOutputCallResponseSchema, e.compressed ? gunzipSync(e.data) : e.data).payload?.body.length,
       );
       assert.deepEqual(sizes, [31415, 92653]);
+
+      // several uncompressed in a row, then compressed again
+      const req2 = create(StreamingOutputCallRequestSchema, {
+        responseParameters: [false, false, true, false].map((value, i) => ({ compressed: { value }, size: 2000 + i })),
+      });
+      const r2 = await exchange(
+        server.url,
+        "/grpc.testing.TestService/StreamingOutputCall",
+        grpcFrame(toBinary(StreamingOutputCallRequestSchema, req2)),
+        { "grpc-accept-encoding": "gzip" },
+      );
+      assert.equal(r2.trailers?.["grpc-status"], "0");
+      assert.deepEqual(envelopes(r2.body).map((e) => e.compressed), [false, false, true, false]);
     });
 
     test("timeout_on_sleeping_server: the server itself ends the call with DEADLINE_EXCEEDED", async () => {

@@ -37,8 +37,11 @@ interface ConnectNodeCall {
   readonly mc: MessageCompression;
   /** The response is made of length-prefixed envelopes with a compressed flag each. */
   readonly enveloped: boolean;
+  readonly res: NodeRes;
   /** Envelopes connect flagged compressed that were left uncompressed (`responseCompressed` false). */
   flagsToClear: number;
+  /** `res.write` is wrapped to clear those flags. */
+  writeWrapped: boolean;
 }
 
 /**
@@ -77,18 +80,23 @@ interface NodeRes {
 export function withMessageCompression<T>(req: NodeReq, res: NodeRes, fn: () => T): T {
   const ct = String(req.headers["content-type"] ?? "");
   const enveloped = ct.startsWith("application/grpc") || ct.startsWith("application/connect+");
-  const call: ConnectNodeCall = { mc: newMessageCompression(), enveloped, flagsToClear: 0 };
-  if (enveloped) {
-    const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    res.write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (call.flagsToClear > 0 && chunk instanceof Uint8Array && chunk.length >= 5 && (chunk[0]! & 1) === 1) {
-        call.flagsToClear--;
-        chunk[0] = chunk[0]! & ~1;
-      }
-      return write(chunk, ...rest);
-    }) as NodeRes["write"];
-  }
-  return connectNodeCall.run(call, fn);
+  return connectNodeCall.run({ mc: newMessageCompression(), enveloped, res, flagsToClear: 0, writeWrapped: false }, fn);
+}
+
+/** Counts one more envelope whose compressed flag must go; wraps `res.write` for it the first time. */
+function clearFlagOfNextEnvelope(call: ConnectNodeCall): void {
+  call.flagsToClear++;
+  if (call.writeWrapped) return;
+  call.writeWrapped = true;
+  const res = call.res;
+  const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (call.flagsToClear > 0 && chunk instanceof Uint8Array && chunk.length >= 5 && (chunk[0]! & 1) === 1) {
+      call.flagsToClear--;
+      chunk[0] = chunk[0]! & ~1;
+    }
+    return write(chunk, ...rest);
+  }) as NodeRes["write"];
 }
 
 /** The MessageCompression of the call `ctx` belongs to, on either path. */
@@ -118,7 +126,7 @@ export function trackDecompression(c: Compression): Compression {
     compress: (bytes) => {
       const call = connectNodeCall.getStore();
       if (call !== undefined && call.enveloped && call.mc.responseCompressed === false) {
-        call.flagsToClear++;
+        clearFlagOfNextEnvelope(call);
         return Promise.resolve(bytes as Uint8Array<ArrayBuffer>);
       }
       return c.compress(bytes);

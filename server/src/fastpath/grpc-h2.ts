@@ -265,7 +265,8 @@ class GrpcCall {
 
   /**
    * Serializes (limit: writeMaxBytes), compresses when agreed and large
-   * enough (or as the implementation asked), and prefixes the envelope. Synchronous unless it compresses.
+   * enough (or as the implementation asked), and prefixes the envelope.
+   * Synchronous unless it compresses.
    */
   #frame(message: Message): Buffer | Promise<Buffer> {
     const bytes = this.#fm.serialization.getO(true).serialize(message);

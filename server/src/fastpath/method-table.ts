@@ -17,9 +17,9 @@ export type MethodTable = ReadonlyMap<string, MethodImplSpec>;
  * Wraps `routes` so that every `router.service()` call is also recorded in a
  * MethodTable. Methods the implementation leaves out are neither recorded nor
  * registered (see `registerImplemented`): they are unknown procedures,
- * answered UNIMPLEMENTED by http/unknown-procedure.ts. `router.rpc()` registrations are not
- * recorded either, nor services registered with their own options: those
- * always take the Connect path.
+ * answered UNIMPLEMENTED by http/unknown-procedure.ts. `router.rpc()`
+ * registrations are not recorded either, nor services registered with their
+ * own options: those always take the Connect path.
  */
 export function recordRoutes(routes: (router: ConnectRouter) => void): {
   routes: (router: ConnectRouter) => void;
