@@ -29,6 +29,7 @@ interface TestServiceClient extends grpc.Client {
   streamingInputCall(cb: Cb<{ aggregatedPayloadSize: number }>): grpc.ClientWritableStream<object>;
   fullDuplexCall(md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientDuplexStream<object, { payload: Payload }>;
   unimplementedCall(req: object, cb: Cb<object>): grpc.ClientUnaryCall;
+  halfDuplexCall(): grpc.ClientDuplexStream<object, { payload: Payload }>;
 }
 interface UnimplementedServiceClient extends grpc.Client {
   unimplementedCall(req: object, cb: Cb<object>): grpc.ClientUnaryCall;
@@ -347,6 +348,23 @@ for (const p of paths) {
       assert.deepEqual(res.map((r) => r.payload.body.length), [1, 2, 3]);
       // a lower bound only: the server slept 3 × 60 ms before its responses
       assert.ok(performance.now() - started >= 170, "the intervals accumulate");
+    });
+    test("server feature: HalfDuplexCall answers every request after the half-close, in order", async () => {
+      const call = clients.plain.halfDuplexCall();
+      const replies: number[] = [];
+      call.on("data", (r: { payload: Payload }) => replies.push(r.payload.body.length));
+      const done = new Promise<void>((resolve, reject) => {
+        call.on("error", reject);
+        call.on("end", resolve);
+      });
+      call.write({ responseParameters: [{ size: 3 }, { size: 4 }] });
+      call.write({ responseParameters: [{ size: 5 }] });
+      // nothing before the half-close: the server buffers the requests
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(replies, []);
+      call.end();
+      await done;
+      assert.deepEqual(replies, [3, 4, 5]);
     });
     test("server feature: fill_username / fill_oauth_scope stay empty (no authentication)", async () => {
       const req = { fillUsername: true, fillOauthScope: true, responseSize: 1 };
