@@ -216,6 +216,18 @@ for (const p of [
       assert.equal(r.dataFrames, 0);
     });
 
+    test("a deadline ends an interval_us sleep: the server sends DEADLINE_EXCEEDED", async () => {
+      const req = create(StreamingOutputCallRequestSchema, { responseParameters: [{ size: 1, intervalUs: 30_000_000 }] });
+      const r = await exchange(
+        server.url,
+        "/grpc.testing.TestService/StreamingOutputCall",
+        grpcFrame(toBinary(StreamingOutputCallRequestSchema, req)),
+        { "grpc-timeout": "200m" },
+      );
+      const status = r.headersEndStream ? r.headers : r.trailers;
+      assert.equal(status?.["grpc-status"], "4");
+    });
+
     test("a payload size above --max-message-bytes is RESOURCE_EXHAUSTED, not an allocation", async () => {
       const req = create(SimpleRequestSchema, { responseSize: 2_000_000_000 });
       const r = await exchange(server.url, "/grpc.testing.TestService/UnaryCall", grpcFrame(toBinary(SimpleRequestSchema, req)));

@@ -25,7 +25,7 @@ type Cb<T> = (err: grpc.ServiceError | null, res: T) => void;
 interface TestServiceClient extends grpc.Client {
   emptyCall(req: object, cb: Cb<object>): grpc.ClientUnaryCall;
   unaryCall(req: object, md: grpc.Metadata, cb: Cb<SimpleResponse>): grpc.ClientUnaryCall;
-  streamingOutputCall(req: object): grpc.ClientReadableStream<{ payload: Payload }>;
+  streamingOutputCall(req: object, opts?: grpc.CallOptions): grpc.ClientReadableStream<{ payload: Payload }>;
   streamingInputCall(cb: Cb<{ aggregatedPayloadSize: number }>): grpc.ClientWritableStream<object>;
   fullDuplexCall(md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientDuplexStream<object, { payload: Payload }>;
   unimplementedCall(req: object, cb: Cb<object>): grpc.ClientUnaryCall;
@@ -348,6 +348,20 @@ for (const p of paths) {
       assert.deepEqual(res.map((r) => r.payload.body.length), [1, 2, 3]);
       // a lower bound only: the server slept 3 × 60 ms before its responses
       assert.ok(performance.now() - started >= 170, "the intervals accumulate");
+    });
+    test("server feature: a deadline ends an interval_us sleep", async () => {
+      const since = server.logs.length;
+      const call = clients.plain.streamingOutputCall(
+        { responseParameters: [{ size: 1, intervalUs: 30_000_000 }] },
+        { deadline: Date.now() + 300 },
+      );
+      const err = await failure(collect(call));
+      assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
+      // The server's handler ended long before its 30 s sleep: grpc-js resets the
+      // stream at its own deadline, which can reach the server before the
+      // server's timer fires, so either code is right.
+      const line = (await serverLogged(server, "StreamingOutputCall", ["DeadlineExceeded", "Canceled"], since)) as { ms: number };
+      assert.ok(line.ms < 10_000, `handler ended after ${line.ms} ms`);
     });
     test("server feature: HalfDuplexCall answers every request after the half-close, in order", async () => {
       const call = clients.plain.halfDuplexCall();

@@ -14,6 +14,8 @@ import { messageCompression, takeRequestCompressed } from "../message-compressio
 
 const echoInitial = "x-grpc-test-echo-initial";
 const echoTrailing = "x-grpc-test-echo-trailing-bin";
+/** HalfDuplexCall keeps at most this many requests until the half-close. */
+const maxBufferedRequests = 10_000;
 
 /**
  * grpc.testing.TestService as grpc's doc/interop-test-descriptions.md
@@ -56,7 +58,11 @@ export function testService(maxPayloadBytes: number): Partial<ServiceImpl<typeof
   // Observe ResponseParameters.interval_us, then one response per parameter.
   async function* respond(ctx: HandlerContext, params: ResponseParameters[]) {
     for (const p of params) {
-      if (p.intervalUs > 0) await sleep(p.intervalUs / 1000, undefined, { signal: ctx.signal });
+      if (p.intervalUs > 0) {
+        await sleep(p.intervalUs / 1000, undefined, { signal: ctx.signal }).catch(() => {
+          throw ctx.signal.reason; // the deadline's or cancel's ConnectError, not an AbortError
+        });
+      }
       wishCompressed(ctx, p.compressed?.value);
       yield { payload: payload(p.size) };
     }
@@ -107,8 +113,17 @@ export function testService(maxPayloadBytes: number): Partial<ServiceImpl<typeof
     },
     async *halfDuplexCall(reqs, ctx) {
       echoMetadata(ctx);
+      // Buffered until the half-close, so bounded: at most maxPayloadBytes of
+      // request payloads and maxBufferedRequests requests.
       const all: StreamingOutputCallRequest[] = [];
-      for await (const req of reqs) all.push(req);
+      let buffered = 0;
+      for await (const req of reqs) {
+        buffered += req.payload?.body.length ?? 0;
+        if (buffered > maxPayloadBytes || all.length >= maxBufferedRequests) {
+          throw new ConnectError("HalfDuplexCall: too much buffered before the half-close", Code.ResourceExhausted);
+        }
+        all.push(req);
+      }
       for (const req of all) yield* streamingOutput(ctx, req);
     },
   };
