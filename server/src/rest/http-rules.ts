@@ -1,4 +1,6 @@
 import { getOption, hasOption, type DescExtension, type DescFile, type DescMethod } from "@bufbuild/protobuf";
+import type { GenExtension } from "@bufbuild/protobuf/codegenv2";
+import type { MethodOptions } from "@bufbuild/protobuf/wkt";
 import type { HttpRule } from "../../../gen/google/api/http_pb.js";
 
 /** One REST binding of a method: a verb, a path template, and where the body goes. */
@@ -21,8 +23,9 @@ export interface HttpBinding {
  * the CodeGeneratorRequest by the protoc plugin (see `findHttpExtension`).
  */
 export function httpBindings(method: DescMethod, http: DescExtension): HttpBinding[] {
-  if (!hasOption(method, http as never)) return [];
-  const rule = getOption(method, http as never) as HttpRule;
+  const ext = http as GenExtension<MethodOptions, HttpRule>;
+  if (!hasOption(method, ext)) return [];
+  const rule = getOption(method, ext);
   const out: HttpBinding[] = [];
   const add = (r: HttpRule) => {
     const p = r.pattern;
