@@ -50,7 +50,7 @@ export function requestMessage(
   try {
     return fromJson(schema, json, { registry });
   } catch (err) {
-    throw invalidArgument("invalid request", [decodeViolation(err)]);
+    throw invalidArgument("invalid request", [decodeViolation(err, schema, json)]);
   }
 }
 
@@ -109,10 +109,44 @@ function fromString(field: DescField, v: string): JsonValue {
   return v;
 }
 
-/** The violation of a fromJson error: the field @bufbuild/protobuf names, or the unknown key. */
-function decodeViolation(err: unknown): FieldViolation {
-  const message = err instanceof Error ? err.message : String(err);
-  const cause = err instanceof Error ? (err.cause as { field?: () => { name?: string } } | undefined) : undefined;
-  const name = typeof cause?.field === "function" ? cause.field().name : /key "([^"]+)" is unknown/.exec(message)?.[1];
-  return { field: name ?? "", description: message, reason: "INVALID_ARGUMENT" };
+/**
+ * The violation of a fromJson error, with the dotted path of the bad field
+ * ("command.args", "order.items[0]"). fromJson names only the innermost field
+ * (or none, for well-known types), so the path is found by decoding the
+ * members one by one — on the error path only.
+ */
+function decodeViolation(err: unknown, schema: DescMessage, json: JsonObject): FieldViolation {
+  const description = err instanceof Error ? err.message : String(err);
+  return { field: locate(schema, json, ""), description, reason: "INVALID_ARGUMENT" };
+}
+
+function locate(schema: DescMessage, json: JsonValue, prefix: string): string {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return prefix.slice(0, -1);
+  for (const [key, value] of Object.entries(json)) {
+    if (decodes(schema, { [key]: value })) continue;
+    const f = schema.fields.find((x) => x.jsonName === key || x.name === key);
+    const name = prefix + (f?.name ?? key);
+    if (f?.fieldKind === "message" && !f.message.typeName.startsWith("google.protobuf.")) {
+      return locate(f.message, value, `${name}.`) || name;
+    }
+    if (f?.fieldKind === "list" && Array.isArray(value)) {
+      const i = value.findIndex((v) => !decodes(schema, { [key]: [v] }));
+      if (i < 0) return name;
+      if (f.listKind === "message" && !f.message.typeName.startsWith("google.protobuf.")) {
+        return locate(f.message, value[i]!, `${name}[${i}].`) || `${name}[${i}]`;
+      }
+      return `${name}[${i}]`;
+    }
+    return name;
+  }
+  return prefix.slice(0, -1);
+}
+
+function decodes(schema: DescMessage, json: JsonObject): boolean {
+  try {
+    fromJson(schema, json);
+    return true;
+  } catch {
+    return false;
+  }
 }
