@@ -195,8 +195,8 @@ async function streamNdjson(
     });
     // Send the headers now: a follow stream may wait long for its first line.
     if ("flushHeaders" in res) res.flushHeaders();
-    let next = early ? early.r : await pending;
     try {
+      let next = early ? early.r : await pending;
       while (!next.done) {
         const line = JSON.stringify({ result: responseJson(binding, normalize(output, next.value), registry) }) + "\n";
         if (!res.write(line)) await drained(res);
