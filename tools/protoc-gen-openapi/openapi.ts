@@ -215,7 +215,7 @@ function scalarSchema(t: ScalarType): Schema {
       return { type: "integer", format: "int32" };
     case ScalarType.UINT32:
     case ScalarType.FIXED32:
-      return { type: "integer", format: "int64", minimum: 0 };
+      return { type: "integer", format: "uint32", minimum: 0, maximum: 4294967295 };
     case ScalarType.UINT64:
     case ScalarType.FIXED64:
       return { type: "string", format: "uint64", pattern: "^[0-9]+$" };
