@@ -50,7 +50,7 @@ export function statusJson(err: ConnectError, registry: Registry): JsonObject {
         ? anyPack(d.desc, create(d.desc, d.value as never))
         : create(AnySchema, { typeUrl: `type.googleapis.com/${d.type}`, value: d.value });
     try {
-      const json = toJson(AnySchema, any, { registry }) as JsonObject;
+      const json = toJson(AnySchema, any, { registry, alwaysEmitImplicit: true }) as JsonObject;
       return { "@type": json["@type"] ?? any.typeUrl, ...json }; // "@type" first, as protojson writes it
     } catch {
       return { "@type": any.typeUrl };
