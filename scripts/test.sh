@@ -48,8 +48,10 @@ if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>
   against="$(mktemp -d)"
   git archive main | tar -x -C "$against"
   ln -s "$PWD/node_modules" "$against/node_modules"
-  buf breaking proto --against "$against/proto"
+  status=0
+  buf breaking proto --against "$against/proto" || status=$?
   rm -rf "$against"
+  [ "$status" = 0 ] || { echo "FATAL: buf breaking against main failed" >&2; exit 1; }
 fi
 
 step "generated code is fresh (gen/ == buf generate)"
