@@ -192,6 +192,7 @@ test("log: POST /v1/log/records, GET /v1/log/records/{offset}, OUT_OF_RANGE deta
   assert.equal(detail.requestedOffset, "999999");
   const offsets = await call("GET", "/v1/log/offsets");
   assert.equal(offsets.json?.nextOffset, String(viaGrpc.offset + 1n));
+
 });
 
 test("GET /v1/log/records follows (NDJSON flushed per record) and ends cleanly when the client goes away", async () => {
@@ -231,6 +232,22 @@ test("streams: ?stop_at_end=true ends; GET /v1/orders?query= lists matches; a de
   const end = await ndjsonReader(timed.body!).rest();
   assert.equal(end.length, 1);
   assert.equal((end[0]!.error as any).code, 4); // DEADLINE_EXCEEDED
+});
+
+test("responses over --max-message-bytes as JSON: RESOURCE_EXHAUSTED (429), mid-stream as the last line", async () => {
+  // 50 KiB fits the limit in binary (gRPC) but not as base64 JSON: refused like connect's writeMaxBytes.
+  const before = BigInt((await call("GET", "/v1/log/offsets")).json!.nextOffset);
+  await client(LogService).produce({ record: { value: new Uint8Array([7]) } });
+  const big = await client(LogService).produce({ record: { value: new Uint8Array(50 * 1024) } });
+  const tooBig = await call("GET", `/v1/log/records/${big.offset}`);
+  assertStatus(tooBig, 429, 8);
+  assert.match(tooBig.json!.message, /larger than configured writeMaxBytes 65536/);
+  const stream = await fetch(`${server.url}/v1/log/records?offset=${before}&stop_at_end=true`);
+  assert.equal(stream.status, 200);
+  const lines = await ndjsonReader(stream.body!).rest();
+  assert.equal(lines.length, 2);
+  assert.equal((lines[0]!.result as any).record.value, "Bw==");
+  assert.equal((lines[1]!.error as any).code, 8);
 });
 
 test("the REST calls run through the interceptors (request log)", async () => {
@@ -300,4 +317,16 @@ test("/openapi.json is a valid OpenAPI 3 document of exactly the REST rules", as
   for (const hidden of ["UpdateOrders", "ProcessOrders", "ProduceStream", "AssignTask", "ReportStatus", "StartTask", "FinishTask"]) {
     assert.ok(!ids.some((id) => id.endsWith(`_${hidden}`)), `${hidden} has no rule`);
   }
+});
+
+test("SIGTERM: an open REST follow stream ends with an UNAVAILABLE line and the process exits 0", async (t) => {
+  const own = await startServerProcess({ args: ["--no-request-log", "--shutdown-timeout", "20000"] });
+  t.after(() => own.cleanup());
+  const res = await fetch(`${own.url}/v1/log/records?offset=0`);
+  assert.equal(res.status, 200);
+  const lines = ndjsonReader(res.body!);
+  const exited = own.stop("SIGTERM");
+  const rest = await lines.rest();
+  assert.deepEqual(rest.map((l) => (l.error as { code: number } | undefined)?.code), [14]);
+  assert.deepEqual(await exited, { code: 0, signal: null });
 });

@@ -134,6 +134,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   // REST/JSON from the google.api.http rules: the same implementations and interceptors.
   const rest = createRestGateway(served, recorded.table, {
     readMaxBytes: options.maxMessageBytes,
+    writeMaxBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
     interceptors,
     registry: createRegistry(file_google_rpc_error_details, ...files),

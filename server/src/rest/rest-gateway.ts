@@ -21,6 +21,8 @@ type Res = ServerResponse;
 export interface RestGatewayOptions {
   /** Largest request body (--max-message-bytes); bigger → 413. */
   readMaxBytes: number;
+  /** Largest response message as JSON (--max-message-bytes); bigger → RESOURCE_EXHAUSTED, as connect does. */
+  writeMaxBytes: number;
   /** Aborted when the server shuts down; calls see it through ctx.signal. */
   shutdownSignal: AbortSignal;
   /** The same interceptors every other protocol runs (request log, metrics…). */
@@ -146,7 +148,7 @@ export function createRestGateway(
       if (invoker.kind === "unary") {
         const output = await untilSignal(invoker.invoke(ctx, input), signal);
         if (res.destroyed) return;
-        const json = Buffer.from(JSON.stringify(responseJson(binding, output, opts.registry)));
+        const json = checkSize(Buffer.from(JSON.stringify(responseJson(binding, output, opts.registry))), opts.writeMaxBytes);
         res.writeHead(200, {
           ...metadataHeaders(ctx),
           "content-type": "application/json; charset=utf-8",
@@ -154,7 +156,7 @@ export function createRestGateway(
         });
         res.end(json);
       } else if (invoker.kind === "server_streaming") {
-        await streamNdjson(binding, ctx, await invoker.invoke(ctx, input), res, opts.registry, firstWait);
+        await streamNdjson(binding, ctx, await invoker.invoke(ctx, input), res, opts, firstWait);
       }
     } catch (err) {
       if (!res.destroyed && !res.headersSent) respondError(res, ConnectError.from(err), opts.registry, bodyStatus);
@@ -173,9 +175,10 @@ async function streamNdjson(
   ctx: FastContext,
   stream: AsyncIterable<unknown>,
   res: Res,
-  registry: Registry,
+  opts: Pick<RestGatewayOptions, "registry" | "writeMaxBytes">,
   firstWaitMs: number,
 ): Promise<void> {
+  const registry = opts.registry;
   const it = untilAborted(stream, ctx.signal)[Symbol.asyncIterator]();
   const output = binding.method.output;
   try {
@@ -198,7 +201,8 @@ async function streamNdjson(
     try {
       let next = early ? early.r : await pending;
       while (!next.done) {
-        const line = JSON.stringify({ result: responseJson(binding, normalize(output, next.value), registry) }) + "\n";
+        const json = JSON.stringify({ result: responseJson(binding, normalize(output, next.value), registry) }) + "\n";
+        const line = checkSize(Buffer.from(json), opts.writeMaxBytes);
         if (!res.write(line)) await drained(res);
         if (res.destroyed) return;
         next = await it.next();
@@ -210,6 +214,14 @@ async function streamNdjson(
   } finally {
     void it.return?.(undefined).catch(() => {});
   }
+}
+
+/** The JSON of one response message, refused (RESOURCE_EXHAUSTED) over the write limit, as connect does. */
+function checkSize(json: Buffer, max: number): Buffer {
+  if (json.byteLength > max) {
+    throw new ConnectError(`message size ${json.byteLength} is larger than configured writeMaxBytes ${max}`, Code.ResourceExhausted);
+  }
+  return json;
 }
 
 /**
