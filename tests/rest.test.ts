@@ -99,7 +99,9 @@ test("bad bodies → 400 with google.rpc.BadRequest field violations; too big �
 
 test("unknown REST paths → 404, a known path with another method → 405; methods without a rule are not exposed", async () => {
   assertStatus(await call("GET", "/v1/nope"), 404, 5);
-  assertStatus(await call("DELETE", "/v1/orders/102"), 405, 12);
+  const wrongMethod = await call("DELETE", "/v1/orders/102");
+  assertStatus(wrongMethod, 405, 12);
+  assert.equal(wrongMethod.headers.get("allow"), "GET");
   assertStatus(await call("POST", "/v1/orders:update", {}), 404, 5);
   assertStatus(await call("GET", "/v1/log/records/not-a-number"), 400, 3);
 });

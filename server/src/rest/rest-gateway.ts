@@ -85,9 +85,9 @@ export function createRestGateway(
   }
   // A custom verb or more literal segments first: "/v1/tasks/{id}:watch" before "/v1/tasks/{id}".
   routes.sort((a, b) => literalCount(b.template) - literalCount(a.template));
-  const prefixes = new Set(
-    routes.map((r) => (r.template.segments[0]?.kind === "literal" ? `/${r.template.segments[0].value}/` : "/")),
-  );
+  const prefixes = [
+    ...new Set(routes.map((r) => (r.template.segments[0]?.kind === "literal" ? `/${r.template.segments[0].value}/` : "/"))),
+  ];
   const firstWait = opts.firstMessageWaitMs ?? 250;
 
   const handle = (req: Req, anyRes: ServerResponse | Http2ServerResponse): boolean => {
@@ -100,23 +100,25 @@ export function createRestGateway(
       res.end(req.method === "HEAD" ? "" : opts.openApi);
       return true;
     }
-    if (![...prefixes].some((p) => path.startsWith(p))) return false;
-    let methodMismatch = false;
+    if (!prefixes.some((p) => path.startsWith(p))) return false;
+    const allowed = new Set<string>();
     for (const route of routes) {
       const values = matchPath(route.template, path);
       if (values === undefined) continue;
       if (route.binding.verb !== req.method) {
-        methodMismatch = true;
+        allowed.add(route.binding.verb);
         continue;
       }
       void serve(route, values, new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), req, res);
       return true;
     }
     req.resume();
-    const err = methodMismatch
-      ? new ConnectError("Method Not Allowed", Code.Unimplemented)
-      : new ConnectError(`no REST route for ${req.method} ${path}`, Code.NotFound);
-    respondError(res, err, opts.registry, methodMismatch ? 405 : undefined);
+    if (allowed.size > 0) {
+      res.setHeader("allow", [...allowed].join(", "));
+      respondError(res, new ConnectError("Method Not Allowed", Code.Unimplemented), opts.registry, 405);
+    } else {
+      respondError(res, new ConnectError(`no REST route for ${req.method} ${path}`, Code.NotFound), opts.registry);
+    }
     return true;
   };
 
