@@ -37,11 +37,14 @@ test("/api lists the REST operations from /openapi.json with curl lines", async 
 
   const submit = ops.filter({ hasText: "NodeService.SubmitTask" });
   assert.match(await submit.innerText(), /POST\s+\/v1\/tasks/);
-  assert.match(await submit.locator("pre").innerText(), new RegExp(`^curl -X POST ${server.url}/v1/tasks -d '\\{"command":`));
+  const curlLine = await submit.locator("pre").innerText();
+  assert.match(curlLine, new RegExp(`^curl -X POST ${server.url}/v1/tasks -d '\\{"command":`));
+  assert.match(curlLine, /"timeout":"1\.5s"/, "a valid Duration in the example");
   const list = ops.filter({ hasText: "NodeService.ListTasks" });
   assert.match(await list.getByRole("table").innerText(), /states\s+query\s+TASK_STATE_UNSPECIFIED \| TASK_STATE_QUEUED/);
   assert.match(await ops.filter({ hasText: "LogService.ConsumeStream" }).innerText(), /NDJSON/);
 
   assert.deepEqual([...origins], [server.url], "everything is served by the server itself");
+  await w.screenshot("api");
   w.assertNoProblems();
 });

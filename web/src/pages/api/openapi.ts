@@ -8,6 +8,7 @@ export interface OpenApiSchema {
   properties?: Record<string, OpenApiSchema>;
   additionalProperties?: OpenApiSchema | boolean;
   description?: string;
+  examples?: unknown[];
 }
 
 export interface OpenApiParameter {
@@ -68,6 +69,7 @@ export function schemaName(s: OpenApiSchema | undefined): string {
 export function exampleOf(doc: OpenApiDocument, s: OpenApiSchema | undefined, depth = 0): unknown {
   if (s === undefined || depth > 4) return {};
   if (s.$ref) return exampleOf(doc, doc.components.schemas[s.$ref.split("/").pop() ?? ""], depth + 1);
+  if (s.examples?.length) return s.examples[0];
   if (s.enum) return s.enum[1] ?? s.enum[0];
   switch (s.type) {
     case "object": {
