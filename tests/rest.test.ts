@@ -254,8 +254,11 @@ test("responses over --max-message-bytes as JSON: RESOURCE_EXHAUSTED (429), mid-
 
 test("the REST calls run through the interceptors (request log)", async () => {
   await call("GET", "/v1/orders/102");
-  await eventually(() => server.logs.some((l) => l.msg === "rpc" && l.method === "order.v1.OrderService/GetOrder" && l.code === "ok"));
-  await eventually(() => server.logs.some((l) => l.msg === "rpc" && l.method === "node.v1.NodeService/SubmitTask" && l.code === "Unauthenticated"));
+  await call("POST", "/v1/tasks", { command: { program: "echo" } });
+  await eventually(() =>
+    server.logs.some((l) => l.msg === "rpc" && l.method === "order.v1.OrderService/GetOrder" && l.code === "ok" && l.protocol === "rest"),
+  );
+  await eventually(() => server.logs.some((l) => l.msg === "rpc" && l.method === "node.v1.NodeService/SubmitTask" && l.code === "Unauthenticated" && l.protocol === "rest"));
 });
 
 test("CORS like the other routes", async () => {
