@@ -84,6 +84,8 @@ function operation(b: HttpBinding, index: number, pathFields: string[], ref: (m:
         description: text(getComments(q.field).leading),
         schema: q.field.fieldKind === "list" ? { type: "array", items: fieldSchema(q.field, ref, true) } : fieldSchema(q.field, ref, true),
         ...(q.field.fieldKind === "list" ? { style: "form", explode: true } : {}),
+        // Map entries as "labels[zone]=eu".
+        ...(q.field.fieldKind === "map" ? { style: "deepObject", explode: true } : {}),
       });
     }
   }
@@ -135,6 +137,7 @@ function queryParams(msg: DescMessage, prefix: string, skip: Set<string>, depth:
     if (skip.has(name)) continue;
     if (f.fieldKind === "scalar" || f.fieldKind === "enum") out.push({ name, field: f });
     else if (f.fieldKind === "list" && f.listKind !== "message") out.push({ name, field: f });
+    else if (f.fieldKind === "map" && f.mapKind !== "message") out.push({ name, field: f });
     else if (f.fieldKind === "message" && wkt[f.message.typeName]) out.push({ name, field: f });
     else if (f.fieldKind === "message" && depth < 3) out.push(...queryParams(f.message, `${name}.`, skip, depth + 1));
   }

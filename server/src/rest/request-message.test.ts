@@ -17,7 +17,7 @@ test("query parameters: nested (dotted, proto or JSON names), repeated, enums, W
   const m = requestMessage(
     binding(NodeService.method.submitTask, ""),
     noPath,
-    new URLSearchParams("command.program=echo&command.args=a&command.args=b&timeout=1.5s"),
+    new URLSearchParams("command.program=echo&command.args=a&command.args=b&timeout=1.5s&labels[zone]=eu&labels[tier]=gold"),
     undefined,
     registry,
   ) as SubmitTaskRequest;
@@ -25,6 +25,7 @@ test("query parameters: nested (dotted, proto or JSON names), repeated, enums, W
   assert.deepEqual(m.command?.args, ["a", "b"]);
   assert.equal(m.timeout?.seconds, 1n);
   assert.equal(m.timeout?.nanos, 500_000_000);
+  assert.deepEqual(m.labels, { zone: "eu", tier: "gold" });
   const l = requestMessage(
     binding(NodeService.method.listTasks, ""),
     noPath,
@@ -84,6 +85,14 @@ test("bad input → INVALID_ARGUMENT with the field", () => {
   assert.equal(
     violation(() => requestMessage(submit, noPath, new URLSearchParams(), enc('{"command":{"args":["a",7,{}]}}'), registry)).field,
     "command.args[1]",
+  );
+  assert.match(
+    violation(() => requestMessage(binding(NodeService.method.submitTask, ""), noPath, new URLSearchParams("labels=x"), undefined, registry)).description,
+    /labels\[key\]=value/,
+  );
+  assert.match(
+    violation(() => requestMessage(binding(NodeService.method.submitTask, ""), noPath, new URLSearchParams("timeout[x]=1"), undefined, registry)).description,
+    /not a map field/,
   );
   const list = binding(NodeService.method.listTasks, "");
   assert.match(violation(() => requestMessage(list, noPath, new URLSearchParams("colour=red"), undefined, registry)).description, /no field "colour"/);

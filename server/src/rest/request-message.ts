@@ -1,5 +1,6 @@
 import {
   fromJson,
+  ScalarType,
   type DescField,
   type DescMessage,
   type JsonObject,
@@ -15,7 +16,8 @@ import type { HttpBinding } from "./http-rules.ts";
  * (the whole message for `body: "*"`, one field for `body: "field"`), then the
  * path variables, then — unless the body is "*" — the query parameters, each
  * naming a field by its proto or JSON name, dotted for nested messages and
- * repeated for repeated fields (`?states=A&states=B`). Everything is merged as
+ * repeated for repeated fields (`?states=A&states=B`), map entries as
+ * `?labels[zone]=eu`. Everything is merged as
  * protobuf JSON and decoded once with @bufbuild/protobuf's `fromJson`, so the
  * same JSON names and value forms as the Connect protocol apply (enums by name
  * or number, 64-bit integers as strings, Duration "1.5s", …).
@@ -72,12 +74,23 @@ function setField(json: JsonObject, schema: DescMessage, path: string, values: s
   let obj = json;
   let msg = schema;
   for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
+    // A map entry: "labels[zone]" (grpc-gateway's syntax), only as the last part.
+    const entry = i === parts.length - 1 ? /^([^[\]]+)\[([^\]]*)\]$/.exec(parts[i]!) : null;
+    const part = entry ? entry[1]! : parts[i]!;
     const field = msg.fields.find((f) => f.name === part || f.jsonName === part);
     const bad = (description: string): never => {
       throw invalidArgument(`invalid ${from} parameter`, [{ field: path, description, reason: "INVALID_ARGUMENT" }]);
     };
     if (field === undefined) return bad(`no field "${part}" in ${msg.typeName}`);
+    if (entry) {
+      if (field.fieldKind !== "map") return bad(`"${part}" is not a map field`);
+      if (field.mapKind === "message") return bad("map values that are messages cannot be set from the URL");
+      if (values.length > 1) return bad("given more than once for a map entry");
+      const map = obj[field.jsonName];
+      const target = (obj[field.jsonName] = map !== null && typeof map === "object" && !Array.isArray(map) ? map : {}) as JsonObject;
+      target[entry[2]!] = fromString(field, values[0]!);
+      return;
+    }
     if (i < parts.length - 1) {
       if (field.fieldKind !== "message") return bad(`"${part}" is not a message field`);
       const next = obj[field.jsonName];
@@ -85,7 +98,7 @@ function setField(json: JsonObject, schema: DescMessage, path: string, values: s
       msg = field.message;
       continue;
     }
-    if (field.fieldKind === "map") return bad("map fields cannot be set from the URL");
+    if (field.fieldKind === "map") return bad(`set map entries as "${part}[key]=value"`);
     if (field.fieldKind === "list") {
       obj[field.jsonName] = values.map((v) => fromString(field, v));
     } else {
@@ -100,9 +113,9 @@ function setField(json: JsonObject, schema: DescMessage, path: string, values: s
 
 /** A URL string as the protobuf JSON value of a field (numbers and others stay strings: fromJson accepts them). */
 function fromString(field: DescField, v: string): JsonValue {
-  const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind;
+  const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind === "map" ? field.mapKind : field.fieldKind;
   if (kind === "enum") return /^-?\d+$/.test(v) ? Number(v) : v;
-  if (kind === "scalar" && field.scalar === 8 /* BOOL */) {
+  if (kind === "scalar" && field.scalar === ScalarType.BOOL) {
     if (v === "true" || v === "1") return true;
     if (v === "false" || v === "0") return false;
   }
