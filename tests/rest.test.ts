@@ -276,20 +276,32 @@ test("CORS like the other routes", async () => {
   assert.equal(other.headers.get("access-control-allow-origin"), null);
 });
 
-test("REST over HTTP/2 (h2c) on the same port", async () => {
+test("REST over HTTP/2 (h2c) on the same port: unary and NDJSON", async () => {
   const session = http2.connect(server.url);
-  try {
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = session.request({ ":method": "GET", ":path": "/v1/orders/102" });
+  const get = (path: string) =>
+    new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const req = session.request({ ":method": "GET", ":path": path });
       let data = "";
       let status = 0;
-      req.on("response", (h) => (status = Number(h[":status"])));
+      let type = "";
+      req.on("response", (h) => {
+        status = Number(h[":status"]);
+        type = String(h["content-type"]);
+      });
       req.setEncoding("utf8");
       req.on("data", (c: string) => (data += c));
-      req.on("end", () => (status === 200 ? resolve(data) : reject(new Error(`status ${status}: ${data}`))));
+      req.on("end", () => resolve({ status, type, body: data }));
       req.on("error", reject);
     });
-    assert.equal(JSON.parse(body).order.id, "102");
+  try {
+    const one = await get("/v1/orders/102");
+    assert.equal(one.status, 200);
+    assert.equal(JSON.parse(one.body).order.id, "102");
+    const list = await get("/v1/orders?query=apple");
+    assert.match(list.type, /^application\/x-ndjson/);
+    const ids = list.body.trim().split("\n").map((l) => JSON.parse(l).result.order.id);
+    assert.deepEqual(ids, ["103", "106"]);
+    assert.equal((await get("/v1/orders/nope-h2")).status, 404);
   } finally {
     session.close();
   }
