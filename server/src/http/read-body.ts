@@ -36,11 +36,15 @@ export function readBody(
       done = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
-    body.on("error", (err) => {
+    const gone = (why: string) => {
       if (done) return;
       done = true;
-      reject(new ConnectError(`reading the request body failed: ${err.message}`, Code.Canceled));
-    });
+      chunks.length = 0;
+      reject(new ConnectError(`reading the request body failed: ${why}`, Code.Canceled));
+    };
+    body.on("error", (err) => gone(err.message));
+    // The client went away before the end of the body (no "error" on every Node version / HTTP/2).
+    body.on("close", () => gone("the client closed the request"));
   });
 }
 
