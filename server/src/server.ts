@@ -141,10 +141,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     openApi: readOpenApi(),
     logger,
   });
-  const cors = createCors(
-    options.corsOrigins,
-    rest.routes.map((r) => r.binding.verb),
-  );
+  const cors = createCors(options.corsOrigins, rest.routes.map((r) => r.binding.verb));
 
   // 3. The port.
   let listener: Listener;
