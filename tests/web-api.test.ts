@@ -48,3 +48,16 @@ test("/api lists the REST operations from /openapi.json with curl lines", async 
   await w.screenshot("api");
   w.assertNoProblems();
 });
+
+test("/api fits a phone (no sideways scrolling of the page)", async (t) => {
+  const server = await startServerProcess({ args: ["--web-dir", webDir, "--no-request-log"] });
+  t.after(() => server.cleanup());
+  const w = await openPage(browser, { baseUrl: server.url, viewport: { width: 390, height: 844 } });
+  t.after(() => w.close());
+  await w.page.goto("/api");
+  await w.page.getByTestId("api-operation").first().waitFor();
+  const overflow = await w.page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  await w.screenshot("phone-api");
+  w.assertNoProblems();
+});

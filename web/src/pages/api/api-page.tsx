@@ -70,26 +70,28 @@ function OperationView({ doc, o, base }: { doc: OpenApiDocument; o: Operation; b
       </div>
       {o.op.description ? <p className="api-desc">{o.op.description}</p> : null}
       {params.length > 0 ? (
-        <table className="data api-params" aria-label={`Parameters of ${o.method} ${o.path}`}>
-          <thead>
-            <tr>
-              <th scope="col">Parameter</th>
-              <th scope="col">In</th>
-              <th scope="col">Type</th>
-              <th scope="col">Description</th>
-            </tr>
-          </thead>
-          <tbody>
-            {params.map((p) => (
-              <tr key={`${p.in}:${p.name}`}>
-                <td className="mono">{p.name}</td>
-                <td>{p.in}</td>
-                <td className="mono">{typeText(p.schema)}</td>
-                <td>{p.description}</td>
+        <div className="table-wrap">
+          <table className="data api-params" aria-label={`Parameters of ${o.method} ${o.path}`}>
+            <thead>
+              <tr>
+                <th scope="col">Parameter</th>
+                <th scope="col">In</th>
+                <th scope="col">Type</th>
+                <th scope="col">Description</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {params.map((p) => (
+                <tr key={`${p.in}:${p.name}`}>
+                  <td className="mono">{p.name}</td>
+                  <td>{p.in}</td>
+                  <td className="mono">{typeText(p.schema)}</td>
+                  <td>{p.description}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : null}
       <p className="hint">
         {body ? (
