@@ -94,6 +94,11 @@ test("bad input → INVALID_ARGUMENT with the field", () => {
     violation(() => requestMessage(binding(NodeService.method.submitTask, ""), noPath, new URLSearchParams("timeout[x]=1"), undefined, registry)).description,
     /not a map field/,
   );
+  const add = binding(OrderService.method.addOrder, "order");
+  assert.match(
+    violation(() => requestMessage(add, noPath, new URLSearchParams("order.id=x"), enc('{"id":"y"}'), registry)).description,
+    /is the request body/,
+  );
   const list = binding(NodeService.method.listTasks, "");
   assert.match(violation(() => requestMessage(list, noPath, new URLSearchParams("colour=red"), undefined, registry)).description, /no field "colour"/);
   assert.equal(violation(() => requestMessage(list, noPath, new URLSearchParams("page_size=x"), undefined, registry)).field, "page_size");

@@ -15,12 +15,12 @@ import type { HttpBinding } from "./http-rules.ts";
  * Builds the request message of a REST call, grpc-gateway style: the body
  * (the whole message for `body: "*"`, one field for `body: "field"`), then the
  * path variables, then — unless the body is "*" — the query parameters, each
- * naming a field by its proto or JSON name, dotted for nested messages and
+ * naming a field by its proto or JSON name, dotted for nested messages,
  * repeated for repeated fields (`?states=A&states=B`), map entries as
- * `?labels[zone]=eu`. Everything is merged as
- * protobuf JSON and decoded once with @bufbuild/protobuf's `fromJson`, so the
- * same JSON names and value forms as the Connect protocol apply (enums by name
- * or number, 64-bit integers as strings, Duration "1.5s", …).
+ * `?labels[zone]=eu`; the body field is not taken from the query. Everything
+ * is merged as protobuf JSON and decoded once with @bufbuild/protobuf's
+ * `fromJson`, so the same JSON names and value forms as the Connect protocol
+ * apply (enums by name or number, 64-bit integers as strings, Duration "1.5s").
  *
  * Bad input → INVALID_ARGUMENT with a google.rpc.BadRequest field violation.
  */
@@ -47,7 +47,16 @@ export function requestMessage(
   }
   for (const [path, value] of pathValues) setField(json, schema, path, [value], "path");
   if (binding.body !== "*") {
-    for (const key of new Set(query.keys())) setField(json, schema, key, query.getAll(key), "query");
+    const bodyField = schema.fields.find((f) => f.name === binding.body);
+    for (const key of new Set(query.keys())) {
+      const top = key.split(/[.[]/, 1)[0];
+      if (bodyField !== undefined && (top === bodyField.name || top === bodyField.jsonName)) {
+        throw invalidArgument("invalid query parameter", [
+          { field: key, description: `"${binding.body}" is the request body, not a query parameter`, reason: "INVALID_ARGUMENT" },
+        ]);
+      }
+      setField(json, schema, key, query.getAll(key), "query");
+    }
   }
   try {
     return fromJson(schema, json, { registry });
