@@ -11,7 +11,7 @@ import * as protoLoader from "@grpc/proto-loader";
 const [count = "1000000", valueBytes = "100"] = process.argv.slice(2);
 const root = path.join(import.meta.dirname, "../..");
 const def = protoLoader.loadSync(path.join(root, "proto/log/v1/log.proto"), {
-  includeDirs: [path.join(root, "proto")],
+  includeDirs: [path.join(root, "proto"), path.join(root, "node_modules/google-proto-files")], // google/api/annotations.proto
   longs: Number,
   defaults: false,
 });

@@ -1,4 +1,5 @@
-import type { DescService } from "@bufbuild/protobuf";
+import { createRegistry, type DescService } from "@bufbuild/protobuf";
+import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
@@ -22,6 +23,8 @@ import { requestLogInterceptor } from "./interceptors/request-log.ts";
 import { abortRequestStreamInterceptor } from "./interceptors/abort-request-stream.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
+import { createRestGateway } from "./rest/rest-gateway.ts";
+import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { ServiceModule } from "./service-module.ts";
 import { serviceModules } from "./services.ts";
 import { interopModule } from "./interop/interop-module.ts";
@@ -136,7 +139,17 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
         interceptors,
       })
     : undefined;
-  const cors = createCors(options.corsOrigins);
+  // REST/JSON from the google.api.http rules: the same implementations and interceptors.
+  const rest = createRestGateway(served, recorded.table, {
+    readMaxBytes: options.maxMessageBytes,
+    writeMaxBytes: options.maxMessageBytes,
+    shutdownSignal: shutdown.signal,
+    interceptors,
+    registry: createRegistry(file_google_rpc_error_details, ...files),
+    openApi: readOpenApi(),
+    logger,
+  });
+  const cors = createCors(options.corsOrigins, rest.routes.map((r) => r.binding.verb));
 
   // 3. The port.
   let listener: Listener;
@@ -144,7 +157,9 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     const handler: RequestHandler = (req, res) => {
       enforceDeadline(req, res, deadlineGraceMs);
       closeWhenAnswered(req);
-      cors(req, res, () => withMessageCompression(req, res, () => connectHandler(req, res)));
+      cors(req, res, () => {
+        if (!rest.handle(req, res)) withMessageCompression(req, res, () => connectHandler(req, res));
+      });
     };
     const withFastPath: RequestHandler = (req, res) => {
       // HTTP/2 requests reach here only when the fast path declined their stream.
@@ -218,6 +233,12 @@ async function closeAll(modules: ServiceModule[], logger: Logger): Promise<void>
       logger.error({ err: (err as Error).message }, "closing a service failed");
     }
   }
+}
+
+/** The OpenAPI document `npm run generate` wrote (tools/protoc-gen-openapi), if present. */
+function readOpenApi(): string | undefined {
+  const file = new URL("../../gen/openapi/openapi.json", import.meta.url);
+  return existsSync(file) ? readFileSync(file, "utf8") : undefined;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
