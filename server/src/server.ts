@@ -14,6 +14,7 @@ import { registerClusterService } from "./cluster/cluster-service.ts";
 import { setupCluster } from "./registry/cluster-setup.ts";
 import { createFastPath, recordRoutes } from "./fastpath/index.ts";
 import { createCors } from "./http/cors.ts";
+import { createConnectRequestGate } from "./http/connect-request-gate.ts";
 import { listen, type Listener, type RequestHandler } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
 import { enforceDeadline } from "./http/deadline-guard.ts";
@@ -118,6 +119,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     writeMaxBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
     interceptors,
+    requestGate: createConnectRequestGate(options.maxMessageBytes),
   });
   const fast = options.fastPath
     ? createFastPath(recorded.table, {
