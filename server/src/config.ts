@@ -125,6 +125,8 @@ export const usage = `Usage: switchboard-server [options]
   --registry-prefix P      etcd key prefix (default switchboard/services)
   --lease-ttl SECONDS      registration lease TTL (default 10)
   --deregister-grace-ms MS keep serving this long after deregistering (default 1500)
+  --repair-log             do not serve: cut a damaged tail off the newest log segment (bytes
+                           moved to a quarantine file in <data-dir>/log), print what moved, exit
   -h, --help               show this help
 `;
 
@@ -132,7 +134,7 @@ export const usage = `Usage: switchboard-server [options]
 export async function parseServerArgs(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
-): Promise<Partial<ServerOptions> & { help?: boolean }> {
+): Promise<Partial<ServerOptions> & { help?: boolean; repairLog?: boolean }> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -168,11 +170,13 @@ export async function parseServerArgs(
       "registry-prefix": { type: "string" },
       "lease-ttl": { type: "string" },
       "deregister-grace-ms": { type: "string" },
+      "repair-log": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
-  const opts: Partial<ServerOptions> & { help?: boolean } = {};
+  const opts: Partial<ServerOptions> & { help?: boolean; repairLog?: boolean } = {};
   if (values.help) opts.help = true;
+  if (values["repair-log"]) opts.repairLog = true;
   const port = values.port ?? env.PORT;
   if (port !== undefined) opts.port = parseNumber("--port", port);
   if (values.host !== undefined) opts.host = values.host;

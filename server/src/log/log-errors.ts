@@ -35,6 +35,8 @@ export class CorruptRecordError extends Error {
   readonly segment: string;
   readonly offset: number;
   readonly position: number;
+  /** Found past the indexed records while opening (repairable with `--repair-log` in the newest segment). */
+  unindexedTail = false;
   constructor(segment: string, offset: number, position: number, reason: string) {
     const shown = path.join(path.basename(path.dirname(segment)), path.basename(segment));
     super(`corrupt record at offset ${offset} in segment ${shown} (store position ${position}): ${reason}`);
