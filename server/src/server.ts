@@ -151,6 +151,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       tlsCert: options.tlsCert,
       tlsKey: options.tlsKey,
       sniffTimeoutMs: options.sniffTimeoutMs,
+      timeouts: options.timeouts,
       streamHandler: fast?.http2,
       logger,
     });
