@@ -45,6 +45,10 @@ export interface ServerOptions {
    * 60 s, 20 s to answer). 0 turns one off.
    */
   timeouts: ConnectionTimeouts;
+  /** Streams one HTTP/2 connection may have open at once, sent in SETTINGS. Default 100 (as grpc-go and nginx). */
+  maxConcurrentStreams: number;
+  /** Client connections open at once; more are closed on arrival. Default 1000; 0 = unlimited. */
+  maxConnections: number;
   /** pino log level; "silent" turns logging off. Default "info". */
   logLevel: string;
   /** Log one line per RPC (method, protocol, code, duration). Default true. */
@@ -89,6 +93,8 @@ export const defaultServerOptions: ServerOptions = {
   shutdownTimeoutMs: 10_000,
   sniffTimeoutMs: 10_000,
   timeouts: defaultConnectionTimeouts,
+  maxConcurrentStreams: 100,
+  maxConnections: 1000,
   logLevel: "info",
   logRequests: true,
   fastPath: true,
@@ -113,6 +119,8 @@ export const usage = `Usage: switchboard-server [options]
   --max-message-bytes N    largest message (default 4194304)
   --shutdown-timeout MS    graceful shutdown limit (default 10000)
   --sniff-timeout MS       how long a new plaintext connection may stay silent (default 10000)
+  --max-concurrent-streams N  HTTP/2 streams per connection, sent in SETTINGS (default 100)
+  --max-connections N      client connections at once; more are closed on arrival (default 1000, 0 = no limit)
   --header-timeout MS      HTTP/1.1: request headers must arrive within MS, else 408 (default 15000)
   --body-timeout MS        HTTP/1.1: a request body gets MS, plus 1 s per --body-min-rate bytes, else 408 (default 20000)
   --body-min-rate N        HTTP/1.1: bytes per second a body must keep up after its first MS (default 500)
@@ -166,6 +174,8 @@ export async function parseServerArgs(
       "shutdown-timeout": { type: "string" },
       "sniff-timeout": { type: "string" },
       "header-timeout": { type: "string" },
+      "max-concurrent-streams": { type: "string" },
+      "max-connections": { type: "string" },
       "body-timeout": { type: "string" },
       "body-min-rate": { type: "string" },
       "keep-alive-timeout": { type: "string" },
@@ -219,6 +229,13 @@ export async function parseServerArgs(
   }
   if (values["sniff-timeout"] !== undefined) {
     opts.sniffTimeoutMs = parseNumber("--sniff-timeout", values["sniff-timeout"]);
+  }
+  if (values["max-concurrent-streams"] !== undefined) {
+    opts.maxConcurrentStreams = parseNumber("--max-concurrent-streams", values["max-concurrent-streams"]);
+    if (opts.maxConcurrentStreams === 0) throw new Error("--max-concurrent-streams must be positive");
+  }
+  if (values["max-connections"] !== undefined) {
+    opts.maxConnections = parseNumber("--max-connections", values["max-connections"]);
   }
   const timeouts: Partial<ConnectionTimeouts> = {};
   const timeoutFlags: Array<[string, keyof ConnectionTimeouts]> = [

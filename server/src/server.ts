@@ -152,6 +152,8 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       tlsKey: options.tlsKey,
       sniffTimeoutMs: options.sniffTimeoutMs,
       timeouts: options.timeouts,
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      maxConnections: options.maxConnections,
       streamHandler: fast?.http2,
       logger,
     });

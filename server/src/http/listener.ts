@@ -31,6 +31,10 @@ export interface ListenOptions {
   timeouts?: ConnectionTimeouts;
   /** HTTP/2 settings advertised to clients. */
   http2Settings?: http2.Settings;
+  /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
+  maxConcurrentStreams?: number;
+  /** Client connections open at once; a new one beyond it is closed at once. Default 0 = unlimited. */
+  maxConnections?: number;
   /**
    * Optional HTTP/2 fast path: sees every new HTTP/2 stream first (core API)
    * and returns true when it serves it; otherwise `handler` gets the request
@@ -66,7 +70,7 @@ export interface Listener {
 export async function listen(handler: RequestHandler, opts: ListenOptions): Promise<Listener> {
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  const settings: http2.Settings = { maxConcurrentStreams: 1000, ...opts.http2Settings };
+  const settings: http2.Settings = { maxConcurrentStreams: opts.maxConcurrentStreams ?? 100, ...opts.http2Settings };
   const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined;
   const timeouts = opts.timeouts ?? defaultConnectionTimeouts;
 
@@ -131,6 +135,13 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
   h2.on("sessionError", (err) => opts.logger.debug({ err: err.message }, "http2 session error"));
 
   const onConnection = (socket: net.Socket) => {
+    if (opts.maxConnections !== undefined && opts.maxConnections > 0 && sockets.size >= opts.maxConnections) {
+      // net.Server's own maxConnections does the same, but per listening
+      // socket (we have one per address) and without a log line.
+      opts.logger.debug({ limit: opts.maxConnections }, "connection refused: --max-connections reached");
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());

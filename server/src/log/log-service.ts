@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   LogService,
@@ -12,7 +13,7 @@ import { CorruptRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLar
 
 /** Options of `logService()`. */
 export interface LogServiceOptions {
-  /** Bytes ConsumeStream reads from the store per positioned read. Default 256 KiB. */
+  /** Bytes ConsumeStream reads from the store per positioned read. Default 64 KiB. */
   streamReadBytes?: number;
   /** Appends of one ProduceStream that may await their acknowledgement at once. Default 1024. */
   produceStreamWindow?: number;
@@ -20,7 +21,7 @@ export interface LogServiceOptions {
 
 /** log.v1.LogService on top of a CommitLog. */
 export function logService(log: CommitLog, options: LogServiceOptions = {}): ServiceImpl<typeof LogService> {
-  const streamReadBytes = options.streamReadBytes ?? 256 * 1024;
+  const streamReadBytes = options.streamReadBytes ?? 64 * 1024;
   const window = options.produceStreamWindow ?? 1024;
 
   /** Checks a record synchronously, so ProduceStream stops reading at the first bad one. */
@@ -85,6 +86,9 @@ export function logService(log: CommitLog, options: LogServiceOptions = {}): Ser
           yield { record: { value: record.value, offset: BigInt(record.offset) } };
         }
         next = batch[batch.length - 1]!.offset + 1;
+        // Fairness: one read (≤ 64 KiB) per turn of the event loop, so a fast
+        // consumer of a long log cannot hold the loop while other calls wait.
+        await nextTurn();
       }
     },
 
