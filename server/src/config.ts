@@ -45,7 +45,11 @@ export interface ServerOptions {
    * 60 s, 20 s to answer). 0 turns one off.
    */
   timeouts: ConnectionTimeouts;
-  /** Streams one HTTP/2 connection may have open at once, sent in SETTINGS. Default 100 (as grpc-go and nginx). */
+  /**
+   * Streams one HTTP/2 connection may have open at once, sent in SETTINGS.
+   * Default 1000 (clients that open more at once before they have seen the
+   * SETTINGS get REFUSED_STREAM, so a low default would break bursty clients).
+   */
   maxConcurrentStreams: number;
   /** Client connections open at once; more are closed on arrival. Default 1000; 0 = unlimited. */
   maxConnections: number;
@@ -93,7 +97,7 @@ export const defaultServerOptions: ServerOptions = {
   shutdownTimeoutMs: 10_000,
   sniffTimeoutMs: 10_000,
   timeouts: defaultConnectionTimeouts,
-  maxConcurrentStreams: 100,
+  maxConcurrentStreams: 1000,
   maxConnections: 1000,
   logLevel: "info",
   logRequests: true,
@@ -119,7 +123,7 @@ export const usage = `Usage: switchboard-server [options]
   --max-message-bytes N    largest message (default 4194304)
   --shutdown-timeout MS    graceful shutdown limit (default 10000)
   --sniff-timeout MS       how long a new plaintext connection may stay silent (default 10000)
-  --max-concurrent-streams N  HTTP/2 streams per connection, sent in SETTINGS (default 100)
+  --max-concurrent-streams N  HTTP/2 streams per connection, sent in SETTINGS (default 1000)
   --max-connections N      client connections at once; more are closed on arrival (default 1000, 0 = no limit)
   --header-timeout MS      HTTP/1.1: request headers must arrive within MS, else 408 (default 15000)
   --body-timeout MS        HTTP/1.1: a request body gets MS, plus 1 s per --body-min-rate bytes, else 408 (default 20000)

@@ -31,7 +31,7 @@ export interface ListenOptions {
   timeouts?: ConnectionTimeouts;
   /** HTTP/2 settings advertised to clients. */
   http2Settings?: http2.Settings;
-  /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
+  /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 1000. */
   maxConcurrentStreams?: number;
   /** Client connections open at once; a new one beyond it is closed at once. Default 0 = unlimited. */
   maxConnections?: number;
@@ -70,7 +70,7 @@ export interface Listener {
 export async function listen(handler: RequestHandler, opts: ListenOptions): Promise<Listener> {
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  const settings: http2.Settings = { maxConcurrentStreams: opts.maxConcurrentStreams ?? 100, ...opts.http2Settings };
+  const settings: http2.Settings = { maxConcurrentStreams: opts.maxConcurrentStreams ?? 1000, ...opts.http2Settings };
   const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined;
   const timeouts = opts.timeouts ?? defaultConnectionTimeouts;
 
