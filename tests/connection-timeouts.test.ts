@@ -7,6 +7,11 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -14,6 +19,7 @@ import { LogService } from "../gen/log/v1/log_pb.js";
 import { GetOrderRequestSchema } from "../gen/order/v1/order_pb.js";
 import { grpcFrame, rawHttp2 } from "./harness/raw-http2.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { requireProgram } from "./harness/tools.ts";
 
 const limitMs = 1500;
 /** Far beyond every limit above: a connection still open by then was not cut. */
@@ -147,4 +153,34 @@ test("HTTP/2: a peer that never answers PING is disconnected; a live one with an
   const got = await within(first, boundMs, "the record on the live stream");
   assert.equal(new TextDecoder().decode(got.value?.record?.value), "alive");
   ac.abort();
+});
+
+test("HTTP/1.1 over TLS: headers sent one byte at a time → 408 and closed", async (t) => {
+  requireProgram("openssl", "Debian package openssl");
+  const dir = mkdtempSync(path.join(tmpdir(), "switchboard-tls-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cert = path.join(dir, "cert.pem");
+  const key = path.join(dir, "key.pem");
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+  ], { stdio: "ignore" });
+  const tlsServer = await startServerProcess({
+    args: ["--services", "order", "--no-request-log", "--tls-cert", cert, "--tls-key", key, "--header-timeout", String(limitMs)],
+  });
+  t.after(() => tlsServer.cleanup());
+  const socket = tls.connect({ port: tlsServer.port, host: "127.0.0.1", rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] });
+  socket.on("error", () => {});
+  let received = "";
+  socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
+  const closed = new Promise<void>((r) => socket.once("close", () => r()));
+  await new Promise<void>((r) => socket.once("secureConnect", () => r()));
+  socket.write("GET / HTTP/1.1\r\nhost: x\r\n");
+  const stop = trickle(socket, "x-slow: aaaaaaaa\r\n", 200);
+  try {
+    await within(closed, boundMs, "slow-header TLS connection closed");
+  } finally {
+    stop();
+  }
+  assert.match(received, /^HTTP\/1\.1 408 /);
 });

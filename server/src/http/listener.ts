@@ -122,6 +122,9 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
     });
   }
   if (tls) {
+    // As for the plaintext HTTP/1.1 server below: the TLS server's HTTP/1.1
+    // fallback checks headersTimeout from a timer started on 'listening'.
+    h2.emit("listening");
     h2.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
       if (req.httpVersionMajor === 1) guardRequestBody(req as http.IncomingMessage, res as http.ServerResponse, timeouts);
     });
