@@ -15,6 +15,7 @@ import { registerClusterService } from "./cluster/cluster-service.ts";
 import { setupCluster } from "./registry/cluster-setup.ts";
 import { createFastPath, recordRoutes } from "./fastpath/index.ts";
 import { createCors } from "./http/cors.ts";
+import { createConnectRequestGate } from "./http/connect-request-gate.ts";
 import { listen, type Listener, type RequestHandler } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
 import { enforceDeadline } from "./http/deadline-guard.ts";
@@ -129,6 +130,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     acceptCompression: [trackDecompression(compressionGzip), trackDecompression(compressionBrotli)],
     shutdownSignal: shutdown.signal,
     interceptors: [...interceptors, abortRequestStreamInterceptor],
+    requestGate: createConnectRequestGate(options.maxMessageBytes),
   });
   const fast = options.fastPath
     ? createFastPath(recorded.table, {
@@ -172,6 +174,9 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       tlsCert: options.tlsCert,
       tlsKey: options.tlsKey,
       sniffTimeoutMs: options.sniffTimeoutMs,
+      timeouts: options.timeouts,
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      maxConnections: options.maxConnections,
       streamHandler: fast?.http2,
       logger,
     });
