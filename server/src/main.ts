@@ -2,6 +2,7 @@
 // The server's command line: `npm start -- --port 8080 --data-dir ./data`.
 import { parseServerArgs, usage } from "./config.ts";
 import { start } from "./server.ts";
+import { BindError } from "./http/bind-error.ts";
 
 async function main(): Promise<void> {
   let args;
@@ -37,6 +38,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof BindError) {
+    // A busy port is the user's to fix, not a crash: one line, no stack.
+    process.stderr.write(`switchboard-server: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`switchboard-server: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -16,6 +16,7 @@ import { createFastPath, recordRoutes } from "./fastpath/index.ts";
 import { createCors } from "./http/cors.ts";
 import { listen, type Listener, type RequestHandler } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
+import { answerUnaryToStream, streamingPaths } from "./http/stream-content-type.ts";
 import { enforceDeadline } from "./http/deadline-guard.ts";
 import { closeWhenAnswered } from "./http/close-answered.ts";
 import { requestLogInterceptor } from "./interceptors/request-log.ts";
@@ -129,6 +130,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       })
     : undefined;
   const cors = createCors(options.corsOrigins);
+  const streams = streamingPaths(served);
 
   // 3. The port.
   let listener: Listener;
@@ -136,7 +138,10 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     const handler: RequestHandler = (req, res) => {
       enforceDeadline(req, res, deadlineGraceMs);
       closeWhenAnswered(req);
-      cors(req, res, () => connectHandler(req, res));
+      cors(req, res, () => {
+        if (answerUnaryToStream(req, res, streams)) return;
+        connectHandler(req, res);
+      });
     };
     const withFastPath: RequestHandler = (req, res) => {
       // HTTP/2 requests reach here only when the fast path declined their stream.

@@ -4,6 +4,7 @@ import * as net from "node:net";
 import * as fs from "node:fs";
 import type { Logger } from "../logger.ts";
 import { sniffProtocol } from "./sniff.ts";
+import { explainBindError } from "./bind-error.ts";
 
 export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -132,7 +133,10 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
       });
     } catch (err) {
       // The second address of "localhost" is best-effort (IPv6 may be off).
-      if (i === 0) throw err;
+      if (i === 0) {
+        for (const s of servers) s.close();
+        throw explainBindError(err, host, port);
+      }
       opts.logger.warn({ host, err: (err as Error).message }, "could not bind; continuing without it");
       continue;
     }
