@@ -15,6 +15,8 @@ import {
   isFinal,
   taskStateName,
 } from "../format.ts";
+import { matchWorkers, whyQueued } from "../../worker-match.ts";
+import { ownFlags, refuseMisplacedOptions } from "../misplaced-options.ts";
 import { collect, collectLabel, parseDurationMs, parsePositiveInt, parseTaskState } from "../parse.ts";
 
 /** `switchboard tasks …`: the task side of node.v1.NodeService. */
@@ -33,7 +35,7 @@ export function tasksCommand(): Command {
       ),
     );
 
-  tasks
+  const submit = tasks
     .command("submit")
     .description("queue a task: PROGRAM with ARGS, run by a worker without a shell (SubmitTask)")
     .argument("<program>", "program name on the worker's PATH (it must be in the worker's --allow list) or an absolute path")
@@ -56,6 +58,11 @@ export function tasksCommand(): Command {
     )
     .action(
       withCli(async (cli, program: string, args: string[], opts: { timeout?: number; label?: Record<string, string>; wait?: boolean }) => {
+        let root: Command = submit;
+        while (root.parent) root = root.parent;
+        // commander keeps the parsed command line in rawArgs (not in its typings).
+        const raw = (root as unknown as { rawArgs: string[] }).rawArgs;
+        refuseMisplacedOptions(program, args, ownFlags(submit), raw);
         const client = cli.clients().nodes;
         const res = await client.submitTask(
           {
@@ -65,6 +72,7 @@ export function tasksCommand(): Command {
           },
           cli.call(),
         );
+        await warnIfNoWorkerMatches(cli, opts.label ?? {});
         if (!opts.wait) {
           if (cli.json) cli.outJson(SubmitTaskResponseSchema, res);
           else cli.out(`submitted task ${res.taskId}\n`);
@@ -85,8 +93,16 @@ export function tasksCommand(): Command {
       withCli(async (cli, id: string) => {
         const res = await cli.clients().nodes.getTask({ taskId: id }, cli.call());
         const task = res.task ?? create(TaskSchema);
-        if (cli.json) cli.outJson(TaskSchema, task);
-        else cli.out(taskDetails(task));
+        if (cli.json) {
+          cli.outJson(TaskSchema, task);
+          return;
+        }
+        let waiting: string | undefined;
+        if (task.state === TaskState.QUEUED) {
+          const nodes = (await cli.clients().nodes.listNodes({}, cli.call())).nodes;
+          waiting = whyQueued(nodes, task.labels) ?? "a matching worker has a free slot: about to be assigned";
+        }
+        cli.out(taskDetails(task, waiting));
       }),
     );
 
@@ -163,6 +179,24 @@ export function tasksCommand(): Command {
   return tasks;
 }
 
+/**
+ * SubmitTask queues a task even when no connected worker could run it; say so
+ * at once (stderr), with the label sets of the connected workers. A failing
+ * ListNodes never fails the submit.
+ */
+async function warnIfNoWorkerMatches(cli: Cli, labels: Record<string, string>): Promise<void> {
+  let nodes;
+  try {
+    nodes = (await cli.clients().nodes.listNodes({}, cli.call())).nodes;
+  } catch {
+    return;
+  }
+  const m = matchWorkers(nodes, labels);
+  if (m.matching.length > 0) return;
+  const why = whyQueued(nodes, labels)!;
+  cli.note(`warning: ${why.replace(/^no connected worker has/, "no connected worker currently has")}. The task stays queued until a matching worker connects (or cancel it).`);
+}
+
 /** Watches one task until its final state; resolves with the final task. */
 export async function waitForTask(cli: Cli, taskId: string): Promise<Task> {
   let last: Task | undefined;
@@ -204,11 +238,12 @@ function watchLine(t: Task): string {
   return parts.join("  ") + (t.reason ? `  (${t.reason})` : "") + "\n";
 }
 
-function taskDetails(t: Task): string {
+function taskDetails(t: Task, waiting?: string): string {
   const r = t.result;
   const pairs: Array<[string, string]> = [
     ["id", t.id],
     ["state", taskStateName(t.state)],
+    ...(waiting === undefined ? [] : [["waiting", waiting] as [string, string]]),
     ["command", formatCommand(t)],
     ["labels", formatLabels(t.labels)],
     ["timeout", t.timeout ? formatDuration(t.timeout) : "worker default"],
