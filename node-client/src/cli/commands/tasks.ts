@@ -15,6 +15,7 @@ import {
   isFinal,
   taskStateName,
 } from "../format.ts";
+import { Progress } from "../progress.ts";
 import { matchWorkers, whyQueued } from "../../worker-match.ts";
 import { ownFlags, refuseMisplacedOptions } from "../misplaced-options.ts";
 import { collect, collectLabel, parseDurationMs, parsePositiveInt, parseTaskState } from "../parse.ts";
@@ -79,7 +80,7 @@ export function tasksCommand(): Command {
           return;
         }
         if (!cli.json) cli.note(`submitted task ${res.taskId}; waiting for it to finish (Ctrl-C stops waiting, the task keeps running)`);
-        const task = await waitForTask(cli, res.taskId);
+        const task = await waitWithProgress(cli, res.taskId);
         reportFinished(cli, task);
       }),
     );
@@ -197,12 +198,43 @@ async function warnIfNoWorkerMatches(cli: Cli, labels: Record<string, string>): 
   cli.note(`warning: ${why.replace(/^no connected worker has/, "no connected worker currently has")}. The task stays queued until a matching worker connects (or cancel it).`);
 }
 
-/** Watches one task until its final state; resolves with the final task. */
-export async function waitForTask(cli: Cli, taskId: string): Promise<Task> {
+/**
+ * `tasks submit --wait` on a terminal: a progress line on stderr with the
+ * task's state, its worker and the time waited, redrawn every second and
+ * cleared when the task finishes (nothing when piped or with --json).
+ */
+async function waitWithProgress(cli: Cli, taskId: string): Promise<Task> {
+  const progress = new Progress(cli, undefined, { keep: false });
+  if (!progress.enabled) return waitForTask(cli, taskId);
+  const since = Date.now();
+  let state = "queued";
+  const draw = () => progress.update(`task ${taskId}: ${state}, ${Math.round((Date.now() - since) / 1000)}s`, true);
+  const timer = setInterval(draw, 1000);
+  draw();
+  try {
+    return await waitForTask(cli, taskId, (t) => {
+      const where = t.workerId ? ` on ${t.workerId}` : "";
+      state =
+        t.state === TaskState.QUEUED
+          ? `queued, waiting for a matching worker${t.attempt > 0 ? ` (re-queued: ${t.reason})` : ""}`
+          : t.state === TaskState.ASSIGNED
+            ? `assigned${where}`
+            : `${taskStateName(t.state).toLowerCase()}${where}${t.attempt > 1 ? `, attempt ${t.attempt}` : ""}`;
+      draw();
+    });
+  } finally {
+    clearInterval(timer);
+    progress.done();
+  }
+}
+
+/** Watches one task until its final state; resolves with the final task. `onChange` sees every state. */
+export async function waitForTask(cli: Cli, taskId: string, onChange?: (task: Task) => void): Promise<Task> {
   let last: Task | undefined;
   for await (const res of cli.clients().nodes.watchTasks({ taskId, sendInitial: true }, cli.openCall())) {
     if (!res.task) continue;
     last = res.task;
+    onChange?.(res.task);
     if (isFinal(res.task.state)) return res.task;
   }
   if (last && isFinal(last.state)) return last;
