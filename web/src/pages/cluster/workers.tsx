@@ -3,6 +3,7 @@ import { NodeService, NodeStatus } from "@gen/node/v1/node_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
 import { pollEvery } from "../../lib/errors.ts";
 import { formatAgo } from "../../lib/format.ts";
+import { serverBaseUrl } from "../../lib/transport.ts";
 
 const statusView: Record<NodeStatus, { tone: Tone; label: string }> = {
   [NodeStatus.UNSPECIFIED]: { tone: "muted", label: "unknown" },
@@ -14,6 +15,8 @@ const statusView: Record<NodeStatus, { tone: Tone; label: string }> = {
 /** Workers from ListNodes, refreshed every 2 s. */
 export function Workers() {
   const nodes = useQuery(NodeService.method.listNodes, {}, { refetchInterval: pollEvery(2000) });
+  // ListNodes lists the workers connected to this server's master.
+  const instance = new URL(serverBaseUrl(), window.location.href).host;
   let body;
   if (nodes.isPending) body = <Loading />;
   else if (nodes.isError) body = <ErrorMessage error={nodes.error} prefix="Cannot list the workers" />;
@@ -37,6 +40,8 @@ export function Workers() {
               <th scope="col" className="num">
                 Load
               </th>
+              <th scope="col">Labels</th>
+              <th scope="col">Instance</th>
               <th scope="col">Last heartbeat</th>
               <th scope="col">Host</th>
             </tr>
@@ -54,6 +59,12 @@ export function Workers() {
                     {n.runningTaskIds.length} / {n.capacity}
                   </td>
                   <td className="num">{n.load.toFixed(2)}</td>
+                  <td>
+                    <Labels labels={n.labels} />
+                  </td>
+                  <td className="mono" title="The server whose master this worker is connected to (the one this page talks to)">
+                    {instance}
+                  </td>
                   <td>{formatAgo(n.lastHeartbeat)}</td>
                   <td className="muted">
                     {n.hostname}
@@ -70,5 +81,20 @@ export function Workers() {
     <Panel title="Workers" id="workers">
       {body}
     </Panel>
+  );
+}
+
+/** A worker's labels as k=v chips; "none" when it has none. */
+export function Labels({ labels }: { labels: Record<string, string> }) {
+  const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return <span className="muted">none</span>;
+  return (
+    <span className="labels">
+      {entries.map(([k, v]) => (
+        <code key={k} className="label-chip">
+          {k}={v}
+        </code>
+      ))}
+    </span>
   );
 }
