@@ -29,7 +29,7 @@ export function Workers() {
   else
     body = (
       <div className="table-wrap">
-        <table className="data" aria-label="Workers">
+        <table className="data stack" aria-label="Workers">
           <thead>
             <tr>
               <th scope="col">Worker</th>
@@ -51,22 +51,22 @@ export function Workers() {
               const s = statusView[n.status] ?? statusView[NodeStatus.UNSPECIFIED];
               return (
                 <tr key={n.id} data-testid="worker-row">
-                  <td className="mono">{n.id}</td>
-                  <td>
+                  <td data-label="Worker" className="mono">{n.id}</td>
+                  <td data-label="Status">
                     <Badge tone={s.tone}>{s.label}</Badge>
                   </td>
-                  <td className="num">
+                  <td data-label="Running / capacity" className="num">
                     {n.runningTaskIds.length} / {n.capacity}
                   </td>
-                  <td className="num">{n.load.toFixed(2)}</td>
-                  <td>
+                  <td data-label="Load" className="num">{n.load.toFixed(2)}</td>
+                  <td data-label="Labels">
                     <Labels labels={n.labels} />
                   </td>
-                  <td className="mono" title="The server whose master this worker is connected to (the one this page talks to)">
+                  <td data-label="Instance" className="mono" title="The server whose master this worker is connected to (the one this page talks to)">
                     {instance}
                   </td>
-                  <td>{formatAgo(n.lastHeartbeat)}</td>
-                  <td className="muted">
+                  <td data-label="Last heartbeat">{formatAgo(n.lastHeartbeat)}</td>
+                  <td data-label="Host" className="muted">
                     {n.hostname}
                     {n.version ? ` · v${n.version}` : ""}
                   </td>

@@ -81,7 +81,7 @@ export function OrdersPage() {
           <input
             id="order-search"
             type="search"
-            placeholder="Search items, e.g. “google” (empty shows all)"
+            placeholder="e.g. google (empty: all orders)"
             value={text}
             onChange={(e) => setText(e.target.value)}
           />
