@@ -138,4 +138,7 @@ test("--etcd with no instance registered says so at once, naming the prefix and 
   const health = await runCli(["--etcd", etcd.endpoint, "health"]);
   assert.equal(health.code, 1);
   assert.match(health.stderr, /no instance is registered in etcd under the prefix switchboard\/services\/ \(etcd /);
+  const services = await runCli(["--etcd", etcd.endpoint, "services"]);
+  assert.equal(services.code, 0);
+  assert.equal(services.stderr, `no instances registered in etcd under switchboard/services/ (etcd ${etcd.endpoint})\n`);
 });
