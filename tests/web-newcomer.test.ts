@@ -40,7 +40,7 @@ test("cluster page without --etcd: registry off, worker labels and instance, why
     { command: { program: "echo", args: ["never"] }, labels: { zone: "eu" } },
     { headers: { authorization: `Bearer ${token}` } },
   );
-  t.after(() => nodes.cancelTask({ taskId }, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined));
+  // Left queued: the screenshots below show why it waits.
   const w = await openPage(browser, { baseUrl: server.url });
   t.after(() => w.close());
   const { page } = w;

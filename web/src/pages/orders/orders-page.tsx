@@ -81,7 +81,7 @@ export function OrdersPage() {
           <input
             id="order-search"
             type="search"
-            placeholder="e.g. google (empty: all orders)"
+            placeholder="Search items, e.g. google"
             value={text}
             onChange={(e) => setText(e.target.value)}
           />
