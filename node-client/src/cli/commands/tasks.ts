@@ -47,8 +47,9 @@ export function tasksCommand(): Command {
     .passThroughOptions()
     .addHelpText(
       "after",
-      "\nOptions go before PROGRAM: everything after PROGRAM is passed to it (use -- when the\n" +
-        "program itself starts with '-'). The call deadline (--timeout of the CLI) then goes\n" +
+      "\nOptions go before PROGRAM: everything after PROGRAM is passed to it. An argument after\n" +
+        "PROGRAM that is one of switchboard's own options is refused unless -- comes before PROGRAM\n" +
+        "(switchboard tasks submit -- PROGRAM --its-option). The call deadline (--timeout of the CLI) goes\n" +
         "before the command name: `switchboard --timeout 5s tasks submit …`. Needs --token when the\n" +
         "server has an auth token.\n" +
         examples(
