@@ -14,6 +14,7 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 { command -v h2load >/dev/null && command -v nghttp >/dev/null; } || need+=(nghttp2-client)
 command -v curl >/dev/null || need+=(curl)
+command -v script >/dev/null || need+=(bsdutils) # a pseudo-terminal for the CLI's progress lines
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""
@@ -26,7 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
     || { echo "FATAL: could not install ${need[*]}" >&2; exit 1; }
 fi
-for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl; do
+for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl script; do
   command -v "$p" >/dev/null || { echo "FATAL: $p still missing" >&2; exit 1; }
 done
 

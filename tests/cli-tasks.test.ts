@@ -48,10 +48,10 @@ test("switchboard tasks, nodes, health, services", async (t) => {
     assert.match(ok.stdout, /^submitted task \S+$/m);
   });
 
-  await t.test("submit --wait prints the program's output; options after PROGRAM go to the program", async () => {
-    const r = await runCli([...S, "--token", token, "tasks", "submit", "--wait", "--timeout", "20s", "echo", "hello", "--json"]);
+  await t.test("submit --wait prints the program's output; options after -- PROGRAM go to the program", async () => {
+    const r = await runCli([...S, "--token", token, "tasks", "submit", "--wait", "--timeout", "20s", "--", "echo", "hello", "--json"]);
     assert.equal(r.code, 0, r.stderr);
-    // `--json` came after PROGRAM: it is echo's argument.
+    // `--json` came after -- PROGRAM: it is echo's argument (without `--` it is refused, tests/cli-newcomer.test.ts).
     assert.equal(r.stdout, "hello --json\n");
     assert.match(r.stderr, /task \S+ SUCCEEDED \(exit 0, /);
   });

@@ -24,6 +24,12 @@ export interface ClientsOptions {
   etcd?: string | string[];
   /** Key prefix of the registrations in etcd. Default: the discovery's default ("switchboard/services"). */
   etcdPrefix?: string;
+  /**
+   * With `etcd`: fail a call at once when etcd holds no instance of its
+   * service (instead of waiting up to 5 s for one to register). Default
+   * false; the CLI sets it.
+   */
+  failWhenNoneRegistered?: boolean;
   /** Wire protocol. Default "grpc". */
   protocol?: Protocol;
   /**
@@ -119,6 +125,8 @@ export function createClients(options: ClientsOptions): Clients {
             useBinaryFormat: options.useBinaryFormat,
             defaultTimeoutMs: options.timeoutMs,
             interceptors,
+            failWhenNoneRegistered: options.failWhenNoneRegistered,
+            etcdLabel: [options.etcd ?? []].flat().join(","),
           }),
         );
         balanced.set(name, t);

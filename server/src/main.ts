@@ -4,6 +4,7 @@ import path from "node:path";
 import { defaultServerOptions, parseServerArgs, usage, type ServerOptions } from "./config.ts";
 import { repairHint, repairLogTail } from "./log/repair.ts";
 import { start } from "./server.ts";
+import { BindError } from "./http/bind-error.ts";
 
 let dataDir = defaultServerOptions.dataDir;
 
@@ -59,6 +60,11 @@ async function repair(options: Partial<ServerOptions>): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof BindError) {
+    // A busy port is the user's to fix, not a crash: one line, no stack.
+    process.stderr.write(`switchboard-server: ${err.message}\n`);
+    process.exit(1);
+  }
   // A damaged log tail: one line naming the repair command, not a stack trace.
   const hint = repairHint(err, dataDir);
   if (hint !== undefined) {

@@ -18,6 +18,7 @@ import { createCors } from "./http/cors.ts";
 import { createConnectRequestGate } from "./http/connect-request-gate.ts";
 import { listen, type Listener, type RequestHandler } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
+import { answerUnaryToStream, streamingPaths } from "./http/stream-content-type.ts";
 import { enforceDeadline } from "./http/deadline-guard.ts";
 import { closeWhenAnswered } from "./http/close-answered.ts";
 import { requestLogInterceptor } from "./interceptors/request-log.ts";
@@ -152,6 +153,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     logger,
   });
   const cors = createCors(options.corsOrigins, rest.routes.map((r) => r.binding.verb));
+  const streams = streamingPaths(served);
 
   // 3. The port.
   let listener: Listener;
@@ -160,7 +162,9 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       enforceDeadline(req, res, deadlineGraceMs);
       closeWhenAnswered(req);
       cors(req, res, () => {
-        if (!rest.handle(req, res)) withMessageCompression(req, res, () => connectHandler(req, res));
+        if (rest.handle(req, res)) return;
+        if (answerUnaryToStream(req, res, streams)) return;
+        withMessageCompression(req, res, () => connectHandler(req, res));
       });
     };
     const withFastPath: RequestHandler = (req, res) => {

@@ -106,7 +106,7 @@ export interface WatchedPage {
   allow(pattern: RegExp): number;
   /** Throws when anything is left in `problems`. */
   assertNoProblems(): void;
-  /** Saves a full-page screenshot to test-output/NAME.png and returns the path. */
+  /** Saves a full-page screenshot to test-output/NAME.png (NAME may contain a folder) and returns the path. */
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -167,8 +167,8 @@ export async function openPage(browser: Browser, opts: OpenPageOptions): Promise
       if (problems.length > 0) throw new Error(`browser reported problems:\n${problems.join("\n")}`);
     },
     async screenshot(name) {
-      mkdirSync(outputDir, { recursive: true });
       const file = path.join(outputDir, `${name}.png`);
+      mkdirSync(path.dirname(file), { recursive: true });
       await page.evaluate("window.scrollTo(0, 0)");
       await page.screenshot({ path: file, fullPage: true });
       return file;

@@ -52,7 +52,8 @@ export class Cli {
     if (this.#clients) return this.#clients;
     const g = this.globals;
     this.#clients = createClients({
-      ...(g.etcd ? { etcd: g.etcd, etcdPrefix: g.etcdPrefix } : { baseUrl: g.server }),
+      // A one-shot command says at once when nothing is registered.
+      ...(g.etcd ? { etcd: g.etcd, etcdPrefix: g.etcdPrefix, failWhenNoneRegistered: true } : { baseUrl: g.server }),
       protocol: g.protocol,
       httpVersion: opts.fullDuplex ? "2" : g.httpVersion,
       token: g.token,

@@ -5,6 +5,7 @@ import { createTransport, type ClosableTransport, type Protocol } from "../trans
 import { RoundRobinPicker } from "./picker.ts";
 import { createEtcdResolver, type Resolver } from "./resolver.ts";
 import { isConnectionFailure, isRetryable } from "./retry-policy.ts";
+import { defaultServicePrefix, normalizePrefix, serviceKeyPrefix } from "./endpoint-record.ts";
 
 type HeadersInit_ = ConstructorParameters<typeof Headers>[0];
 
@@ -43,6 +44,16 @@ export interface BalancedTransportOptions {
   ejectMaxMs?: number;
   /** How long a call waits for the first endpoint to appear, in ms. Default 5000. */
   waitForEndpointsMs?: number;
+  /**
+   * When etcd has been read and holds no endpoint of the service, fail calls
+   * at once (UNAVAILABLE naming the key prefix and etcd) instead of waiting
+   * `waitForEndpointsMs` for one to appear. For one-shot callers such as the
+   * CLI; long-running clients keep the default (false) and ride out a moment
+   * without instances. Still waits (bounded) for etcd's first answer.
+   */
+  failWhenNoneRegistered?: boolean;
+  /** How errors name etcd, e.g. "http://127.0.0.1:2379". Default: `etcd` when given as URLs. */
+  etcdLabel?: string;
   /** HTTP/2 connections idle this long are closed, in ms. Default 15000. */
   idleConnectionTimeoutMs?: number;
   /** Called after the endpoint set changed. */
@@ -132,6 +143,20 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     return conn;
   };
 
+  const etcdLabel =
+    options.etcdLabel ??
+    (typeof options.etcd === "string" || Array.isArray(options.etcd) ? [options.etcd].flat().join(",") : "etcd");
+  const noneRegistered = () => {
+    const prefix = options.prefix ?? defaultServicePrefix;
+    const keys = options.service === "*" ? `${normalizePrefix(prefix)}/` : serviceKeyPrefix(prefix, options.service);
+    const what = options.service === "*" ? "no instance is registered" : `no instance of ${options.service} is registered`;
+    return new ConnectError(
+      `${what} in etcd under the prefix ${keys} (etcd ${etcdLabel}); start a server with --etcd ${etcdLabel}, ` +
+        `or check --etcd / --etcd-prefix`,
+      Code.Unavailable,
+    );
+  };
+
   /** Waits until some endpoint is known, the deadline passes or the call is aborted. */
   const waitForEndpoints = (signal: AbortSignal | undefined, remainingMs: number | undefined) =>
     new Promise<void>((resolve) => {
@@ -174,6 +199,15 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
         );
       }
       let address = picker.pick(tried);
+      if (address === undefined && tried.size === 0 && options.failWhenNoneRegistered) {
+        const listed = await resolver.ready(Math.min(waitForEndpointsMs, left ?? Infinity)).then(
+          () => true,
+          () => false,
+        );
+        address = picker.pick(tried);
+        left = remaining();
+        if (address === undefined && listed && resolveError === undefined) throw noneRegistered();
+      }
       if (address === undefined && tried.size === 0) {
         await waitForEndpoints(signal, left);
         address = picker.pick(tried);

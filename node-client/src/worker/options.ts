@@ -7,6 +7,7 @@ export type WorkerEvent =
   | { event: "started"; workerId: string; capacity: number; workdir: string }
   | { event: "connected"; workerId: string }
   | { event: "disconnected"; workerId: string; error: string; retryInMs: number }
+  | { event: "fatal"; workerId: string; code: string; error: string; hint: string }
   | { event: "task-started"; taskId: string; attempt: number }
   | { event: "task-finished"; taskId: string; attempt: number; state: string; reason: string }
   | { event: "report-dropped"; taskId: string; error: string }

@@ -16,6 +16,7 @@ import { bearerTokenInterceptor } from "../bearer-token.ts";
 import { createTransport } from "../transport.ts";
 import { parseAllowList, refusal, resolveProgram } from "./allowlist.ts";
 import { backoffDelay } from "./backoff.ts";
+import { fatalHint, isTransient } from "./transient.ts";
 import { childEnv } from "./child-env.ts";
 import { workerDefaults, type WorkerEvent, type WorkerOptions } from "./options.ts";
 import { runProcess, type RunOutcome } from "./run-process.ts";
@@ -37,6 +38,12 @@ export interface RunningWorker {
   stop(): Promise<void>;
   /** Resolves when the worker has stopped. */
   readonly done: Promise<void>;
+  /**
+   * The error that stopped the worker on its own: the master answered the
+   * AssignTask stream with a non-transient code (UNAUTHENTICATED,
+   * PERMISSION_DENIED, …; see transient.ts). Undefined after a normal stop.
+   */
+  failure(): ConnectError | undefined;
 }
 
 interface RunningTask {
@@ -89,6 +96,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let registeredStream: AbortController | undefined;
   let workerTimeoutMs = 15_000;
   let lastHeartbeatOk = Date.now();
+  /** The non-transient error that stopped the worker, if one did. */
+  let fatal: ConnectError | undefined;
 
   // ─── results ──────────────────────────────────────────────────────────
   let flushing: Promise<void> | undefined;
@@ -286,7 +295,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           }
         }
       } catch (err) {
-        error = ConnectError.from(err).message;
+        const e = ConnectError.from(err);
+        error = e.message;
+        if (!lifetime.signal.aborted && !isTransient(e.code)) {
+          // A wrong token or a server without the node service: stop instead of retrying forever.
+          fatal = e;
+          stream = undefined;
+          registeredStream = undefined;
+          emit({ event: "fatal", workerId: id, code: Code[e.code] ?? String(e.code), error: e.rawMessage, hint: fatalHint(e.code) });
+          setImmediate(() => void stop()); // `stop` is defined below this loop
+          break;
+        }
       }
       stream = undefined;
       registeredStream = undefined;
@@ -350,7 +369,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     });
   }
 
-  return { id, running: () => [...tasks.keys()], stop, done };
+  return { id, running: () => [...tasks.keys()], stop, done, failure: () => fatal };
 }
 
 /** Codes after which a report is worth sending again (the master was unreachable or stopping). */

@@ -11,6 +11,7 @@ import {
   http1ServerOptions,
   type ConnectionTimeouts,
 } from "./connection-timeouts.ts";
+import { explainBindError } from "./bind-error.ts";
 
 export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -172,7 +173,10 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
       });
     } catch (err) {
       // The second address of "localhost" is best-effort (IPv6 may be off).
-      if (i === 0) throw err;
+      if (i === 0) {
+        for (const s of servers) s.close();
+        throw explainBindError(err, host, port);
+      }
       opts.logger.warn({ host, err: (err as Error).message }, "could not bind; continuing without it");
       continue;
     }

@@ -13,6 +13,7 @@ import { UsageError } from "../exit-codes.ts";
 import { formatBytes, formatDetails } from "../format.ts";
 import { InputGuard, openInput, readLines, withAbort, type InputLine } from "../input.ts";
 import { parseOffset, parsePositiveInt } from "../parse.ts";
+import { Progress } from "../progress.ts";
 
 /** `switchboard log …`: log.v1.LogService. */
 export function logCommand(): Command {
@@ -42,7 +43,7 @@ export function logCommand(): Command {
       "after",
       '\nA line that is a Record in protobuf JSON ({"value":"<base64>"}, as printed by `log tail --json`)\n' +
         "is appended as those bytes; any other line is appended as its text (without the newline).\n" +
-        "On a terminal a progress line is shown on stderr. Each record is acknowledged with its offset\n" +
+        "On a terminal a progress line is shown on stderr (not with --json). Each record is acknowledged with its offset\n" +
         "(printed per record with --json).\n" +
         examples(
           "switchboard log produce 'first record' 'second record'",
@@ -85,7 +86,7 @@ export function logCommand(): Command {
             first ??= res.offset;
             last = res.offset;
             if (cli.json) cli.outJson(ProduceStreamResponseSchema, res);
-            progress.update(acked, res.offset);
+            progress.update(`produced ${acked} record(s), last offset ${res.offset}`);
           }
         } catch (err) {
           progress.done();
@@ -203,41 +204,4 @@ export function parseRecordLine(line: InputLine, source: string): LogRecord {
     }
   }
   return textRecord(line.text);
-}
-
-/** The "produced N records" line on stderr: redrawn on a terminal, at most 10 times a second. */
-class Progress {
-  readonly #cli: Cli;
-  readonly #enabled: boolean;
-  readonly #tty: boolean;
-  #lastDraw = 0;
-  #shown = false;
-  #count = 0;
-  #offset: bigint | undefined;
-
-  constructor(cli: Cli, flag: boolean | undefined) {
-    this.#cli = cli;
-    this.#tty = cli.runtime.stderr.isTTY === true;
-    this.#enabled = flag ?? this.#tty;
-  }
-
-  update(count: number, offset: bigint): void {
-    this.#count = count;
-    this.#offset = offset;
-    const now = Date.now();
-    if (!this.#enabled || now - this.#lastDraw < 100) return;
-    this.#lastDraw = now;
-    this.#draw();
-  }
-
-  done(): void {
-    if (this.#enabled && this.#count > 0) this.#draw();
-    if (this.#shown && this.#tty) this.#cli.runtime.stderr.write("\n");
-  }
-
-  #draw(): void {
-    const text = `produced ${this.#count} record(s), last offset ${this.#offset}`;
-    this.#cli.runtime.stderr.write(this.#tty ? `\r\x1b[K${text}` : `${text}\n`);
-    this.#shown = true;
-  }
 }

@@ -47,7 +47,7 @@ async function listFromEtcd(cli: Cli): Promise<void> {
   } finally {
     etcd.close();
   }
-  if (instances.length === 0) cli.note(`no instances registered in etcd under ${prefix}/`);
+  if (instances.length === 0) cli.note(`no instances registered in etcd under ${prefix}/ (etcd ${cli.globals.etcd!.join(",")})`);
   const rows: string[][] = [];
   for (const i of instances) {
     const row = {

@@ -15,6 +15,9 @@ import {
   isFinal,
   taskStateName,
 } from "../format.ts";
+import { Progress } from "../progress.ts";
+import { matchWorkers, whyQueued } from "../../worker-match.ts";
+import { ownFlags, refuseMisplacedOptions } from "../misplaced-options.ts";
 import { collect, collectLabel, parseDurationMs, parsePositiveInt, parseTaskState } from "../parse.ts";
 
 /** `switchboard tasks …`: the task side of node.v1.NodeService. */
@@ -33,7 +36,7 @@ export function tasksCommand(): Command {
       ),
     );
 
-  tasks
+  const submit = tasks
     .command("submit")
     .description("queue a task: PROGRAM with ARGS, run by a worker without a shell (SubmitTask)")
     .argument("<program>", "program name on the worker's PATH (it must be in the worker's --allow list) or an absolute path")
@@ -44,8 +47,9 @@ export function tasksCommand(): Command {
     .passThroughOptions()
     .addHelpText(
       "after",
-      "\nOptions go before PROGRAM: everything after PROGRAM is passed to it (use -- when the\n" +
-        "program itself starts with '-'). The call deadline (--timeout of the CLI) then goes\n" +
+      "\nOptions go before PROGRAM: everything after PROGRAM is passed to it. An argument after\n" +
+        "PROGRAM that is one of switchboard's own options is refused unless -- comes before PROGRAM\n" +
+        "(switchboard tasks submit -- PROGRAM --its-option). The call deadline (--timeout of the CLI) goes\n" +
         "before the command name: `switchboard --timeout 5s tasks submit …`. Needs --token when the\n" +
         "server has an auth token.\n" +
         examples(
@@ -56,6 +60,11 @@ export function tasksCommand(): Command {
     )
     .action(
       withCli(async (cli, program: string, args: string[], opts: { timeout?: number; label?: Record<string, string>; wait?: boolean }) => {
+        let root: Command = submit;
+        while (root.parent) root = root.parent;
+        // commander keeps the parsed command line in rawArgs (not in its typings).
+        const raw = (root as unknown as { rawArgs: string[] }).rawArgs;
+        refuseMisplacedOptions(program, args, ownFlags(submit), raw);
         const client = cli.clients().nodes;
         const res = await client.submitTask(
           {
@@ -65,13 +74,14 @@ export function tasksCommand(): Command {
           },
           cli.call(),
         );
+        await warnIfNoWorkerMatches(cli, opts.label ?? {});
         if (!opts.wait) {
           if (cli.json) cli.outJson(SubmitTaskResponseSchema, res);
           else cli.out(`submitted task ${res.taskId}\n`);
           return;
         }
         if (!cli.json) cli.note(`submitted task ${res.taskId}; waiting for it to finish (Ctrl-C stops waiting, the task keeps running)`);
-        const task = await waitForTask(cli, res.taskId);
+        const task = await waitWithProgress(cli, res.taskId);
         reportFinished(cli, task);
       }),
     );
@@ -85,8 +95,16 @@ export function tasksCommand(): Command {
       withCli(async (cli, id: string) => {
         const res = await cli.clients().nodes.getTask({ taskId: id }, cli.call());
         const task = res.task ?? create(TaskSchema);
-        if (cli.json) cli.outJson(TaskSchema, task);
-        else cli.out(taskDetails(task));
+        if (cli.json) {
+          cli.outJson(TaskSchema, task);
+          return;
+        }
+        let waiting: string | undefined;
+        if (task.state === TaskState.QUEUED) {
+          const nodes = (await cli.clients().nodes.listNodes({}, cli.call())).nodes;
+          waiting = whyQueued(nodes, task.labels) ?? "a matching worker has a free slot: about to be assigned";
+        }
+        cli.out(taskDetails(task, waiting));
       }),
     );
 
@@ -163,12 +181,61 @@ export function tasksCommand(): Command {
   return tasks;
 }
 
-/** Watches one task until its final state; resolves with the final task. */
-export async function waitForTask(cli: Cli, taskId: string): Promise<Task> {
+/**
+ * SubmitTask queues a task even when no connected worker could run it; say so
+ * at once (stderr), with the label sets of the connected workers. A failing
+ * ListNodes never fails the submit.
+ */
+async function warnIfNoWorkerMatches(cli: Cli, labels: Record<string, string>): Promise<void> {
+  let nodes;
+  try {
+    nodes = (await cli.clients().nodes.listNodes({}, cli.call())).nodes;
+  } catch {
+    return;
+  }
+  const m = matchWorkers(nodes, labels);
+  if (m.matching.length > 0) return;
+  const why = whyQueued(nodes, labels)!;
+  cli.note(`warning: ${why.replace(/^no connected worker has/, "no connected worker currently has")}. The task stays queued until a matching worker connects (or cancel it).`);
+}
+
+/**
+ * `tasks submit --wait` on a terminal: a progress line on stderr with the
+ * task's state, its worker and the time waited, redrawn every second and
+ * cleared when the task finishes (nothing when piped or with --json).
+ */
+async function waitWithProgress(cli: Cli, taskId: string): Promise<Task> {
+  const progress = new Progress(cli, undefined, { keep: false });
+  if (!progress.enabled) return waitForTask(cli, taskId);
+  const since = Date.now();
+  let state = "queued";
+  const draw = () => progress.update(`task ${taskId}: ${state}, ${Math.round((Date.now() - since) / 1000)}s`, true);
+  const timer = setInterval(draw, 1000);
+  draw();
+  try {
+    return await waitForTask(cli, taskId, (t) => {
+      const where = t.workerId ? ` on ${t.workerId}` : "";
+      state =
+        t.state === TaskState.QUEUED
+          ? `queued, waiting for a matching worker${t.attempt > 0 ? ` (re-queued: ${t.reason})` : ""}`
+          : t.state === TaskState.ASSIGNED
+            ? `assigned${where}`
+            : `${taskStateName(t.state).toLowerCase()}${where}${t.attempt > 1 ? `, attempt ${t.attempt}` : ""}`;
+      draw();
+    });
+  } finally {
+    clearInterval(timer);
+    progress.done();
+  }
+}
+
+/** Watches one task until its final state; resolves with the final task. `onChange` sees every state. */
+export async function waitForTask(cli: Cli, taskId: string, onChange?: (task: Task) => void): Promise<Task> {
   let last: Task | undefined;
   for await (const res of cli.clients().nodes.watchTasks({ taskId, sendInitial: true }, cli.openCall())) {
     if (!res.task) continue;
     last = res.task;
+    onChange?.(res.task);
     if (isFinal(res.task.state)) return res.task;
   }
   if (last && isFinal(last.state)) return last;
@@ -204,11 +271,12 @@ function watchLine(t: Task): string {
   return parts.join("  ") + (t.reason ? `  (${t.reason})` : "") + "\n";
 }
 
-function taskDetails(t: Task): string {
+function taskDetails(t: Task, waiting?: string): string {
   const r = t.result;
   const pairs: Array<[string, string]> = [
     ["id", t.id],
     ["state", taskStateName(t.state)],
+    ...(waiting === undefined ? [] : [["waiting", waiting] as [string, string]]),
     ["command", formatCommand(t)],
     ["labels", formatLabels(t.labels)],
     ["timeout", t.timeout ? formatDuration(t.timeout) : "worker default"],

@@ -3,6 +3,8 @@ import { parseAllowList } from "../../worker/allowlist.ts";
 import { parseEnvPairs } from "../../worker/child-env.ts";
 import { workerDefaults, type WorkerEvent } from "../../worker/options.ts";
 import { startWorker } from "../../worker/worker.ts";
+import { fatalHint } from "../../worker/transient.ts";
+import { ConnectError } from "@connectrpc/connect";
 import { NodeService } from "../../../../gen/node/v1/node_pb.js";
 import { bearerTokenInterceptor } from "../../bearer-token.ts";
 import { createBalancedTransport } from "../../discovery/balanced-transport.ts";
@@ -142,5 +144,8 @@ Examples:
       etcd?.close();
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
+      const failure = worker.failure();
+      // Reported by main.ts as "error: CODE: message", exit code 1.
+      if (failure) throw new ConnectError(`the master refused the worker (${failure.rawMessage}): ${fatalHint(failure.code)}`, failure.code);
     });
 }

@@ -55,8 +55,15 @@ export function Instances() {
         ))}
       </div>
     );
+  // "Live" describes the stream; without --etcd there is nothing live to show.
   const badge =
-    stream.status === "live" ? <Badge tone="ok">Live</Badge> : stream.status === "reconnecting" ? <Badge tone="warn">Reconnecting…</Badge> : null;
+    snapshot && !snapshot.enabled ? (
+      <Badge tone="muted">Registry off</Badge>
+    ) : stream.status === "live" ? (
+      <Badge tone="ok">Live</Badge>
+    ) : stream.status === "reconnecting" ? (
+      <Badge tone="warn">Reconnecting…</Badge>
+    ) : null;
   return (
     <Panel title="Registered instances" id="instances" actions={badge}>
       {body}

@@ -4,7 +4,10 @@ import { useMutation } from "@tanstack/react-query";
 import { useMemo, useRef, useState } from "react";
 import { NodeService, TaskState, type Task } from "@gen/node/v1/node_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
+import { pollEvery } from "../../lib/errors.ts";
 import { formatDuration, formatTime, timestampDate } from "../../lib/format.ts";
+// The same rule as the CLI's `tasks get` (computed from ListNodes, as the scheduler matches).
+import { whyQueued } from "../../../../node-client/src/worker-match.ts";
 import { useTransportChoice } from "../../lib/transport-context.tsx";
 import { useServerStream } from "../../lib/use-stream.ts";
 
@@ -33,6 +36,8 @@ export function Tasks({ token }: { token: string }) {
   const { kind } = useTransportChoice();
   const client = useMemo(() => createClient(NodeService, transport), [transport]);
   const list = useQuery(NodeService.method.listTasks, { pageSize: maxTasks });
+  // Shares the Workers panel's query (same key): why queued tasks wait.
+  const nodes = useQuery(NodeService.method.listNodes, {}, { refetchInterval: pollEvery(2000) });
   const [updates, setUpdates] = useState<Map<string, Task>>(new Map());
   const opens = useRef(0);
   const stream = useServerStream({
@@ -91,7 +96,13 @@ export function Tasks({ token }: { token: string }) {
     body = (
       <ul className="tasks" aria-label="Tasks">
         {tasks.map((t) => (
-          <TaskItem key={t.id} task={t} onCancel={() => cancel.mutate(t.id)} cancelling={cancel.isPending && cancel.variables === t.id} />
+          <TaskItem
+            key={t.id}
+            task={t}
+            waiting={t.state === TaskState.QUEUED && nodes.data ? whyQueued(nodes.data.nodes, t.labels) : undefined}
+            onCancel={() => cancel.mutate(t.id)}
+            cancelling={cancel.isPending && cancel.variables === t.id}
+          />
         ))}
       </ul>
     );
@@ -114,7 +125,7 @@ export function Tasks({ token }: { token: string }) {
   );
 }
 
-function TaskItem({ task: t, onCancel, cancelling }: { task: Task; onCancel(): void; cancelling: boolean }) {
+function TaskItem({ task: t, waiting, onCancel, cancelling }: { task: Task; waiting?: string; onCancel(): void; cancelling: boolean }) {
   const s = stateView[t.state] ?? stateView[TaskState.UNSPECIFIED];
   const r = t.result;
   const finished = t.state === TaskState.SUCCEEDED || t.state === TaskState.FAILED || t.state === TaskState.CANCELLED;
@@ -138,6 +149,11 @@ function TaskItem({ task: t, onCancel, cancelling }: { task: Task; onCancel(): v
         ) : null}
       </div>
       {t.reason ? <p className="task-reason">{t.reason}</p> : null}
+      {waiting ? (
+        <p className="task-waiting" data-testid="task-waiting">
+          Waiting: {waiting}
+        </p>
+      ) : null}
       {finished && r ? (
         <div className="task-result">
           <p className="muted">

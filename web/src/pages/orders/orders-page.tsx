@@ -81,7 +81,7 @@ export function OrdersPage() {
           <input
             id="order-search"
             type="search"
-            placeholder="Search items, e.g. “google” (empty shows all)"
+            placeholder="Search items, e.g. google"
             value={text}
             onChange={(e) => setText(e.target.value)}
           />
