@@ -58,6 +58,10 @@ class FastRequest {
   get contextValues() {
     return this[kCtx].values;
   }
+  /** "grpc" or "connect": lets interceptors learn the protocol without building the request Headers. */
+  get protocolName() {
+    return this[kCtx].protocolName;
+  }
 }
 
 /** The response an implementation's result is wrapped in (headers lazy, as above). */
