@@ -47,10 +47,10 @@ async function* countSent<T>(messages: AsyncIterable<T>, series: RpcSeries, star
   // A consumer that stops early (return()) without an error: the client went away.
   let code: number = Code.Canceled;
   try {
-    for await (const m of messages) {
-      series.sent.value++;
-      yield m;
-    }
+    // yield* (not for-await) so that a throw() into this stream — how the
+    // fast path ends a call on deadline or cancel — reaches the inner
+    // interceptors and the implementation, as it would without metrics.
+    yield* tap(messages, () => series.sent.value++);
     code = 0;
   } catch (err) {
     code = ConnectError.from(err).code;
@@ -58,6 +58,21 @@ async function* countSent<T>(messages: AsyncIterable<T>, series: RpcSeries, star
   } finally {
     series.handled(code, (performance.now() - start) / 1000);
   }
+}
+
+/** The same stream, calling `onItem` for each message; throw() and return() pass through. */
+function tap<T>(messages: AsyncIterable<T>, onItem: () => void): AsyncIterable<T> {
+  const it = messages[Symbol.asyncIterator]();
+  const tapped: AsyncIterator<T> = {
+    async next() {
+      const r = await it.next();
+      if (r.done !== true) onItem();
+      return r;
+    },
+  };
+  if (it.throw) tapped.throw = (err?: unknown) => it.throw!(err);
+  if (it.return) tapped.return = (value?: unknown) => it.return!(value);
+  return { [Symbol.asyncIterator]: () => tapped };
 }
 
 /**
