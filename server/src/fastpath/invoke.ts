@@ -62,6 +62,10 @@ class FastRequest {
   get protocolName() {
     return this[kCtx].protocolName;
   }
+  /** A request header (lower-case name) read without building the request Headers. */
+  rawHeader(name: string): string | undefined {
+    return this[kCtx].rawHeader(name);
+  }
 }
 
 /** The response an implementation's result is wrapped in (headers lazy, as above). */

@@ -17,3 +17,10 @@ export function callProtocol(req: { header: Headers }): RpcProtocol {
   if (fast === "grpc" || fast === "connect") return fast;
   return protocolOf(req.header.get("content-type"));
 }
+
+/** A request header (lower-case name), read on the fast path without building the request Headers. */
+export function callHeader(req: { header: Headers }, name: string): string | null {
+  const raw = (req as { rawHeader?: (name: string) => string | undefined }).rawHeader;
+  if (raw !== undefined) return raw.call(req, name) ?? null;
+  return req.header.get(name);
+}

@@ -1,7 +1,7 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { RpcTracer } from "../trace/rpc-tracer.ts";
 import { continueTrace, traceKey } from "../trace/trace-context.ts";
-import { callProtocol } from "./call-protocol.ts";
+import { callHeader, callProtocol } from "./call-protocol.ts";
 
 /**
  * Accepts the caller's W3C `traceparent`/`tracestate` (or starts a new trace)
@@ -11,13 +11,17 @@ import { callProtocol } from "./call-protocol.ts";
  * also records a span of the call.
  */
 export function traceInterceptor(tracer?: RpcTracer): Interceptor {
-  return (next) => async (req) => {
-    const header = req.header;
-    const trace = continueTrace(header.get("traceparent"), header.get("tracestate"));
-    if (tracer === undefined) {
-      req.contextValues.set(traceKey, trace);
+  if (tracer === undefined) {
+    // No async frame of its own: this runs on every call.
+    return (next) => (req) => {
+      const traceparent = callHeader(req, "traceparent");
+      req.contextValues.set(traceKey, continueTrace(traceparent, traceparent === null ? null : callHeader(req, "tracestate")));
       return next(req);
-    }
+    };
+  }
+  return (next) => async (req) => {
+    const traceparent = callHeader(req, "traceparent");
+    const trace = continueTrace(traceparent, traceparent === null ? null : callHeader(req, "tracestate"));
     const span = tracer.start(req.method, callProtocol(req), trace);
     req.contextValues.set(traceKey, span.context);
     try {
