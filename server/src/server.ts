@@ -193,7 +193,15 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
             r.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
             r.end("not found: this port serves /metrics\n");
           },
-          { host: options.host, port: options.metricsPort, sniffTimeoutMs: options.sniffTimeoutMs, logger },
+          // The same TLS as the service port, if any (the token may travel on it).
+          {
+            host: options.host,
+            port: options.metricsPort,
+            tlsCert: options.tlsCert,
+            tlsKey: options.tlsKey,
+            sniffTimeoutMs: options.sniffTimeoutMs,
+            logger,
+          },
         );
       } catch (err) {
         listener.stopAccepting();
