@@ -21,6 +21,11 @@ const protocols: Array<{ label: string; make: (baseUrl: string) => Transport }> 
   { label: "grpc_web", make: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }) },
   { label: "connect", make: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" }) },
 ];
+/** More clients: Connect over h2c and gRPC-Web over h2c take other paths (fast path's HTTP/2 Connect, connect-node h2). */
+const moreClients: Array<{ label: string; make: (baseUrl: string) => Transport }> = [
+  { label: "connect", make: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2" }) },
+  { label: "grpc_web", make: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "2" }) },
+];
 
 /** A server with its log lines captured. */
 async function startServer(opts: Parameters<typeof start>[0] = {}) {
@@ -65,7 +70,7 @@ for (const fastPath of [true, false]) {
     test("exact counter deltas and code names per protocol after a known mix of calls", async () => {
       const url = s.server.metricsUrl!;
       const t0 = (await scrape(url)).samples;
-      for (const p of protocols) {
+      for (const p of [...protocols, ...moreClients]) {
         const orders = createClient(OrderService, p.make(s.server.url));
         // 2 × OK, 1 × NotFound, 1 × InvalidArgument.
         await orders.getOrder({ id: "102" });
@@ -100,15 +105,17 @@ for (const fastPath of [true, false]) {
       const getOrder = { grpc_service: "order.v1.OrderService", grpc_method: "GetOrder", grpc_type: "unary" };
       for (const p of protocols) {
         const m = { ...getOrder, protocol: p.label };
-        assert.equal(delta(t0, t1, "grpc_server_started_total", m), 4, `started ${p.label}`);
-        assert.equal(delta(t0, t1, "grpc_server_handled_total", { ...m, grpc_code: "OK" }), 2, `OK ${p.label}`);
-        assert.equal(delta(t0, t1, "grpc_server_handled_total", { ...m, grpc_code: "NotFound" }), 1, `NotFound ${p.label}`);
-        assert.equal(delta(t0, t1, "grpc_server_handled_total", { ...m, grpc_code: "InvalidArgument" }), 1, `InvalidArgument ${p.label}`);
-        assert.equal(delta(t0, t1, "grpc_server_handled_total", m), 4, `handled ${p.label}`);
-        assert.equal(delta(t0, t1, "grpc_server_msg_received_total", m), 4, `received ${p.label}`);
-        assert.equal(delta(t0, t1, "grpc_server_msg_sent_total", m), 2, `sent ${p.label}`);
-        assert.equal(delta(t0, t1, "grpc_server_handling_seconds_count", m), 4, `histogram count ${p.label}`);
-        assert.equal(delta(t0, t1, "grpc_server_handling_seconds_bucket", { ...m, le: "+Inf" }), 4);
+        // Each client made 4 calls: grpc has one client, connect and grpc_web two (HTTP/1.1 and h2c).
+        const k = p.label === "grpc" ? 1 : 2;
+        assert.equal(delta(t0, t1, "grpc_server_started_total", m), 4 * k, `started ${p.label}`);
+        assert.equal(delta(t0, t1, "grpc_server_handled_total", { ...m, grpc_code: "OK" }), 2 * k, `OK ${p.label}`);
+        assert.equal(delta(t0, t1, "grpc_server_handled_total", { ...m, grpc_code: "NotFound" }), 1 * k, `NotFound ${p.label}`);
+        assert.equal(delta(t0, t1, "grpc_server_handled_total", { ...m, grpc_code: "InvalidArgument" }), 1 * k, `InvalidArgument ${p.label}`);
+        assert.equal(delta(t0, t1, "grpc_server_handled_total", m), 4 * k, `handled ${p.label}`);
+        assert.equal(delta(t0, t1, "grpc_server_msg_received_total", m), 4 * k, `received ${p.label}`);
+        assert.equal(delta(t0, t1, "grpc_server_msg_sent_total", m), 2 * k, `sent ${p.label}`);
+        assert.equal(delta(t0, t1, "grpc_server_handling_seconds_count", m), 4 * k, `histogram count ${p.label}`);
+        assert.equal(delta(t0, t1, "grpc_server_handling_seconds_bucket", { ...m, le: "+Inf" }), 4 * k);
         const unknown = { grpc_service: "unknown", grpc_method: "unknown", protocol: p.label };
         assert.equal(delta(t0, t1, "grpc_server_started_total", unknown), 1, `unknown started ${p.label}`);
         assert.equal(delta(t0, t1, "grpc_server_handled_total", { ...unknown, grpc_code: "Unimplemented" }), 1);
