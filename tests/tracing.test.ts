@@ -118,10 +118,11 @@ test("the OpenTelemetry SDK is loaded only when OTEL_EXPORTER_OTLP_ENDPOINT is s
       return next(specifier, context);
     } });
     const { start } = await import(${JSON.stringify(new URL("../server/src/server.ts", import.meta.url).href)});
-    const { mkdtempSync } = await import("node:fs");
-    const server = await start({ host: "127.0.0.1", port: 0, logLevel: "silent", services: ["order"],
-      dataDir: mkdtempSync(process.env.TMPDIR_BASE + "/sb-otel-"), deregisterGraceMs: 0 });
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const dataDir = mkdtempSync(process.env.TMPDIR_BASE + "/sb-otel-");
+    const server = await start({ host: "127.0.0.1", port: 0, logLevel: "silent", services: ["order"], dataDir, deregisterGraceMs: 0 });
     await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
     process.stdout.write(JSON.stringify([...seen]));
   `;
   const run = (env: NodeJS.ProcessEnv) =>
