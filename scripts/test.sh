@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "system packages (etcd, chromium, h2load, curl)"
+step "system packages (etcd, chromium, h2load, curl, prometheus)"
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v etcdctl >/dev/null || need+=(etcd-client)
@@ -15,6 +15,11 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 { command -v h2load >/dev/null && command -v nghttp >/dev/null; } || need+=(nghttp2-client)
 command -v curl >/dev/null || need+=(curl)
 command -v script >/dev/null || need+=(bsdutils) # a pseudo-terminal for the CLI's progress lines
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v openssl >/dev/null || need+=(openssl) # TLS tests make throwaway certificates
+# Prometheus processes running before the install: the package may start its
+# own service on install, and only a process the install started is stopped.
+prometheus_before="$(pgrep -u prometheus -x prometheus 2>/dev/null || true)"
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""
@@ -26,8 +31,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq || { echo "FATAL: apt-get update failed" >&2; exit 1; }
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
     || { echo "FATAL: could not install ${need[*]}" >&2; exit 1; }
+  for pid in $(pgrep -u prometheus -x prometheus 2>/dev/null || true); do
+    if ! grep -qx "$pid" <<<"$prometheus_before"; then
+      echo "stopping the prometheus service the package install started (pid $pid); tests run their own"
+      $SUDO kill "$pid" || true
+    fi
+  done
 fi
-for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl script; do
+for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl script prometheus openssl; do
   command -v "$p" >/dev/null || { echo "FATAL: $p still missing" >&2; exit 1; }
 done
 

@@ -79,7 +79,8 @@ test("unknown paths: index.html only for requests that accept HTML, a 404 naming
   await writeFile(path.join(web, "index.html"), "<!doctype html><title>switchboard-ui</title>");
   await mkdir(path.join(web, "assets"));
   await writeFile(path.join(web, "assets", "app.js"), "console.log(1)");
-  const server = await startServerProcess({ args: ["--web-dir", web] });
+  // --no-metrics: with metrics on, /metrics is served for real (tests/metrics.test.ts).
+  const server = await startServerProcess({ args: ["--web-dir", web, "--no-metrics"] });
   t.after(() => server.cleanup());
 
   const get = (p: string, accept?: string) =>

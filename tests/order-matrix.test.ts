@@ -277,7 +277,7 @@ describe("request log", () => {
     const lines = () => server.logs.slice(from).filter((l) => l.msg === "rpc");
     for (let i = 0; i < 200 && lines().length < 2; i++) await new Promise((r) => setTimeout(r, 25));
     const [add, get] = lines();
-    assert.deepEqual([add?.method, add?.protocol, add?.code], ["order.v1.OrderService/AddOrder", "grpc", "ok"]);
+    assert.deepEqual([add?.method, add?.protocol, add?.code], ["order.v1.OrderService/AddOrder", "grpc", "OK"]);
     assert.deepEqual([get?.method, get?.protocol, get?.code], ["order.v1.OrderService/GetOrder", "connect", "NotFound"]);
     assert.equal(typeof add?.ms, "number");
     assert.ok(!JSON.stringify(server.logs).includes(secret), "payloads are not logged");

@@ -256,7 +256,7 @@ test("the REST calls run through the interceptors (request log)", async () => {
   await call("GET", "/v1/orders/102");
   await call("POST", "/v1/tasks", { command: { program: "echo" } });
   await eventually(() =>
-    server.logs.some((l) => l.msg === "rpc" && l.method === "order.v1.OrderService/GetOrder" && l.code === "ok" && l.protocol === "rest"),
+    server.logs.some((l) => l.msg === "rpc" && l.method === "order.v1.OrderService/GetOrder" && l.code === "OK" && l.protocol === "rest"),
   );
   await eventually(() => server.logs.some((l) => l.msg === "rpc" && l.method === "node.v1.NodeService/SubmitTask" && l.code === "Unauthenticated" && l.protocol === "rest"));
 });

@@ -7,6 +7,7 @@ import { NodeService } from "../../gen/node/v1/node_pb.js";
 import { OrderService } from "../../gen/order/v1/order_pb.js";
 import { bearerTokenInterceptor } from "./bearer-token.ts";
 import { cancelOnBreak } from "./cancel-on-break.ts";
+import { traceContextInterceptor, type TraceContextHeaders } from "./trace-context.ts";
 import type { BalancedTransport } from "./discovery/balanced-transport.ts";
 import { createTransport, type HttpVersion, type Protocol } from "./transport.ts";
 
@@ -47,6 +48,8 @@ export interface ClientsOptions {
    * open-ended tail). Default none.
    */
   timeoutMs?: number;
+  /** Continue this W3C trace: sent as traceparent/tracestate on every call (see traceContextFromEnv). */
+  traceContext?: TraceContextHeaders;
   /** Extra interceptors, applied after the bearer token one. */
   interceptors?: Interceptor[];
 }
@@ -82,6 +85,7 @@ export function createClients(options: ClientsOptions): Clients {
   }
   const interceptors = [
     ...(options.token ? [bearerTokenInterceptor(options.token)] : []),
+    ...(options.traceContext ? [traceContextInterceptor(options.traceContext)] : []),
     ...(options.interceptors ?? []),
   ];
   let transportFor: (service: DescService) => Transport;

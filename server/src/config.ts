@@ -64,6 +64,12 @@ export interface ServerOptions {
    * connect-node (for comparison in the bench). Default true.
    */
   fastPath: boolean;
+  /** Serve Prometheus metrics at GET /metrics (`--no-metrics` turns them off). Default true. */
+  metrics: boolean;
+  /** Serve /metrics on this separate port instead of the service port (0 = any free port). Default unset: same port. */
+  metricsPort?: number;
+  /** /metrics without the bearer token even when `authToken` is set. Default false. */
+  metricsPublic: boolean;
   /** Services this process hosts. Default all. */
   services: ServiceName[];
   /**
@@ -107,6 +113,8 @@ export const defaultServerOptions: ServerOptions = {
   logLevel: "info",
   logRequests: true,
   fastPath: true,
+  metrics: true,
+  metricsPublic: false,
   services: [...serviceNames],
   interop: false,
   webDir: path.join(repoRoot, "web", "dist"),
@@ -141,6 +149,9 @@ export const usage = `Usage: switchboard-server [options]
   --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
   --no-request-log         do not log one line per RPC
   --no-fast-path           serve every call through connect-node (bench comparison)
+  --no-metrics             do not serve Prometheus metrics at /metrics
+  --metrics-port PORT      serve /metrics on this port instead of the service port (0 = any free port)
+  --metrics-public         /metrics without the bearer token even when --auth-token is set
   --services LIST          services to host: order,log,node (default all)
   --interop                also serve grpc.testing.TestService for gRPC interop clients
   --web-dir DIR            built web UI to serve at / (default web/dist)
@@ -196,6 +207,9 @@ export async function parseServerArgs(
       "log-level": { type: "string" },
       "request-log": { type: "boolean" },
       "fast-path": { type: "boolean" },
+      metrics: { type: "boolean" },
+      "metrics-port": { type: "string" },
+      "metrics-public": { type: "boolean" },
       services: { type: "string" },
       interop: { type: "boolean" },
       "web-dir": { type: "string" },
@@ -267,6 +281,9 @@ export async function parseServerArgs(
   if (values["log-level"] !== undefined) opts.logLevel = values["log-level"];
   if (values["request-log"] !== undefined) opts.logRequests = values["request-log"];
   if (values["fast-path"] !== undefined) opts.fastPath = values["fast-path"];
+  if (values.metrics !== undefined) opts.metrics = values.metrics;
+  if (values["metrics-port"] !== undefined) opts.metricsPort = parseNumber("--metrics-port", values["metrics-port"]);
+  if (values["metrics-public"] !== undefined) opts.metricsPublic = values["metrics-public"];
   if (values.services !== undefined) opts.services = parseServices(values.services);
   if (values.interop !== undefined) opts.interop = values.interop;
   if (values["web-dir"] !== undefined) opts.webDir = values["web-dir"];

@@ -23,6 +23,13 @@ import { enforceDeadline } from "./http/deadline-guard.ts";
 import { closeWhenAnswered } from "./http/close-answered.ts";
 import { requestLogInterceptor } from "./interceptors/request-log.ts";
 import { abortRequestStreamInterceptor } from "./interceptors/abort-request-stream.ts";
+import { metricsInterceptor } from "./interceptors/metrics.ts";
+import { traceInterceptor } from "./interceptors/trace.ts";
+import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { clusterMetrics } from "./metrics/cluster-metrics.ts";
+import { isMetricsRequest, metricsEndpoint } from "./metrics/endpoint.ts";
+import { countUnknownProcedures } from "./metrics/unknown-procedures.ts";
+import { tracerFromEnv, type RpcTracer } from "./trace/rpc-tracer.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
 import { createRestGateway } from "./rest/rest-gateway.ts";
@@ -44,6 +51,10 @@ export interface RunningServer {
   readonly options: ServerOptions;
   readonly health: HealthStatus;
   readonly logger: Logger;
+  /** The Prometheus metrics; undefined with `metrics: false`. */
+  readonly metrics: Metrics | undefined;
+  /** Where /metrics is served (the service port or `metricsPort`); undefined with `metrics: false`. */
+  readonly metricsUrl: string | undefined;
   /** The hosted application services (not health or reflection). */
   readonly services: readonly DescService[];
   /**
@@ -63,6 +74,11 @@ export interface StartOptions extends Partial<ServerOptions> {
    * service registry and wait a grace period while still serving.
    */
   beforeDrain?: Array<() => Promise<void>>;
+  /**
+   * Records a span per RPC. Default: OpenTelemetry over OTLP when
+   * OTEL_EXPORTER_OTLP_ENDPOINT is set (SDK loaded only then), else none.
+   */
+  tracer?: RpcTracer;
 }
 
 /**
@@ -71,12 +87,15 @@ export interface StartOptions extends Partial<ServerOptions> {
  * Start order: services, routes, listener; close() undoes it in reverse.
  */
 export async function start(init: StartOptions = {}): Promise<RunningServer> {
-  const { logger: givenLogger, beforeDrain = [], ...overrides } = init;
+  const { logger: givenLogger, beforeDrain = [], tracer: givenTracer, ...overrides } = init;
   const options: ServerOptions = { ...defaultServerOptions, ...stripUndefined(overrides) };
   const logger = givenLogger ?? createLogger(options.logLevel);
   const shutdown = new AbortController();
   // etcd registration and the ClusterService view (inert without --etcd).
   const cluster = setupCluster(options, logger);
+  const metrics = options.metrics ? createMetrics() : undefined;
+  if (metrics) clusterMetrics(metrics.registry, cluster);
+  const tracer = givenTracer ?? (await tracerFromEnv(process.env, logger));
 
   // 1. Services (each opens its own storage).
   const health = new HealthStatus();
@@ -84,7 +103,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   try {
     for (const name of options.services) {
       modules.push(
-        await serviceModules[name]({ options, logger, health, shutdownSignal: shutdown.signal }),
+        await serviceModules[name]({ options, logger, health, shutdownSignal: shutdown.signal, metrics }),
       );
     }
     if (options.interop) {
@@ -119,12 +138,19 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     registerClusterService(router, cluster.view, cluster.workers);
     registerReflection(router, files, () => served);
   };
-  const interceptors = options.logRequests ? [requestLogInterceptor(logger)] : [];
+  // Metrics first (they count every call that reaches an implementation),
+  // then the trace context, which the request log line carries.
+  const interceptors = [
+    ...(metrics ? [metricsInterceptor(metrics.rpc)] : []),
+    traceInterceptor(tracer),
+    ...(options.logRequests ? [requestLogInterceptor(logger)] : []),
+  ];
+  const staticFiles = createStaticFiles(options.webDir);
   // The routes are recorded so the fast path calls the same implementations.
   const recorded = recordRoutes(routes);
   const connectHandler = connectNodeAdapter({
     routes: recorded.routes,
-    fallback: createStaticFiles(options.webDir),
+    fallback: metrics ? countUnknownProcedures(staticFiles, metrics.rpc) : staticFiles,
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
     // connect-node's defaults, marking each decompressed request message for the handler.
@@ -154,11 +180,17 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   });
   const cors = createCors(options.corsOrigins, rest.routes.map((r) => r.binding.verb));
   const streams = streamingPaths(served);
+  const serveMetrics = metrics
+    ? metricsEndpoint(metrics.registry, { authToken: options.metricsPublic ? undefined : options.authToken })
+    : undefined;
+  const metricsOnMainPort = serveMetrics !== undefined && options.metricsPort === undefined;
 
   // 3. The port.
   let listener: Listener;
+  let metricsListener: Listener | undefined;
   try {
     const handler: RequestHandler = (req, res) => {
+      if (metricsOnMainPort && isMetricsRequest(req)) return serveMetrics!(req, res);
       enforceDeadline(req, res, deadlineGraceMs);
       closeWhenAnswered(req);
       cors(req, res, () => {
@@ -184,6 +216,31 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       streamHandler: fast?.http2,
       logger,
     });
+    if (serveMetrics !== undefined && options.metricsPort !== undefined) {
+      try {
+        metricsListener = await listen(
+          (req, res) => {
+            if (isMetricsRequest(req)) return serveMetrics(req, res);
+            const r = res as ServerResponse;
+            r.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+            r.end("not found: this port serves /metrics\n");
+          },
+          // The same TLS as the service port, if any (the token may travel on it).
+          {
+            host: options.host,
+            port: options.metricsPort,
+            tlsCert: options.tlsCert,
+            tlsKey: options.tlsKey,
+            sniffTimeoutMs: options.sniffTimeoutMs,
+            logger,
+          },
+        );
+      } catch (err) {
+        listener.stopAccepting();
+        listener.destroyAll();
+        throw err;
+      }
+    }
   } catch (err) {
     await closeAll(modules, logger);
     await cluster.close();
@@ -193,6 +250,12 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     { url: listener.url, port: listener.port, tls: listener.tls, services: services.map((s) => s.typeName) },
     "serving gRPC, gRPC-Web and Connect",
   );
+  const metricsUrl = metricsListener
+    ? `${metricsListener.url}/metrics`
+    : metrics
+      ? `${listener.url}/metrics`
+      : undefined;
+  if (metricsUrl !== undefined) logger.info({ metricsUrl, tracing: tracer !== undefined }, "serving Prometheus metrics");
   cluster.register(options.host, listener.port, services.map((s) => s.typeName));
 
   let closing: Promise<void> | undefined;
@@ -209,6 +272,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       }
       health.setAll(ServingStatus.NOT_SERVING);
       listener.stopAccepting();
+      metricsListener?.stopAccepting();
       shutdown.abort(shuttingDown());
       const drained = await Promise.race([
         listener.drained().then(() => true),
@@ -218,8 +282,10 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
         logger.warn({ connections: listener.connectionCount() }, "shutdown timeout: closing remaining connections");
         listener.destroyAll();
       }
+      metricsListener?.destroyAll();
       await closeAll(modules, logger);
       await cluster.close();
+      await tracer?.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "trace export failed"));
       logger.info("stopped");
     })());
 
@@ -229,6 +295,8 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     options,
     health,
     logger,
+    metrics,
+    metricsUrl,
     services,
     close,
   };

@@ -208,6 +208,23 @@ export declare type Task = Message<"node.v1.Task"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 14;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * W3C trace context of the SubmitTask call (a traceparent header value
+   * naming the master's span of that call), set by the master. Workers send
+   * it as the traceparent of the calls they make for the task, and give it
+   * to the task's process as $TRACEPARENT. Empty when unknown.
+   *
+   * @generated from field: string traceparent = 15;
+   */
+  traceparent: string;
+
+  /**
+   * The caller's W3C tracestate, passed on with traceparent.
+   *
+   * @generated from field: string tracestate = 16;
+   */
+  tracestate: string;
 };
 
 /**

@@ -2,6 +2,7 @@ import type { Readable, Writable } from "node:stream";
 import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import type { CallOptions } from "@connectrpc/connect";
 import { createClients, type Clients } from "../clients.ts";
+import { traceContextFromEnv } from "../trace-context.ts";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.ts";
 import type { GlobalOptions } from "./global-options.ts";
 
@@ -57,6 +58,8 @@ export class Cli {
       protocol: g.protocol,
       httpVersion: opts.fullDuplex ? "2" : g.httpVersion,
       token: g.token,
+      // A task that runs the CLI continues the trace it was submitted in.
+      traceContext: traceContextFromEnv(this.runtime.env),
     });
     return this.#clients;
   }

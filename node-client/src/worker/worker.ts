@@ -89,6 +89,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const tasks = new Map<string, RunningTask>();
   /** Results not yet delivered, by task id. */
   const outbox = new Map<string, FinishTaskRequest>();
+  /** The trace headers of each task in the outbox (its submitter's W3C context). */
+  const outboxTrace = new Map<string, Record<string, string>>();
   const lifetime = new AbortController();
   let draining = false;
   let stream: AbortController | undefined;
@@ -108,12 +110,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       try {
         for (const [taskId, req] of [...outbox]) {
           try {
-            await client.finishTask(req, { timeoutMs: 10_000 });
+            await client.finishTask(req, { timeoutMs: 10_000, headers: outboxTrace.get(taskId) });
             outbox.delete(taskId);
+            outboxTrace.delete(taskId);
           } catch (err) {
             const e = ConnectError.from(err);
             if (retryable(e.code)) return; // master unreachable: keep it, retry later
             outbox.delete(taskId);
+            outboxTrace.delete(taskId);
             emit({ event: "report-dropped", taskId, error: `${Code[e.code]}: ${e.rawMessage}` });
           }
         }
@@ -125,6 +129,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 
   const report = (task: Task, state: TaskState, reason: string, outcome?: RunOutcome) => {
+    outboxTrace.set(task.id, traceHeaders(task));
     outbox.set(
       task.id,
       create(FinishTaskRequestSchema, {
@@ -155,6 +160,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (refused) return report(task, TaskState.FAILED, refused);
     const dir = path.join(workdir, `${task.id}-${task.attempt}`);
     const env = childEnv({ inheritEnv: o.inheritEnv, env: o.env }, { id: task.id, attempt: task.attempt, dir });
+    // The task's own calls (e.g. the CLI) continue the submitter's trace.
+    if (task.traceparent !== "") env.TRACEPARENT = task.traceparent;
+    if (task.tracestate !== "") env.TRACESTATE = task.tracestate;
     const file = resolveProgram(program, env.PATH ?? "");
     if (!file) return report(task, TaskState.FAILED, `program not found: ${program}`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -174,7 +182,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       // Awaited before the result is reported, so the master always sees
       // RUNNING before the final state.
       const acknowledged = client
-        .startTask({ workerId: id, taskId: task.id, attempt: task.attempt }, { timeoutMs: 10_000 })
+        .startTask({ workerId: id, taskId: task.id, attempt: task.attempt }, { timeoutMs: 10_000, headers: traceHeaders(task) })
         .catch((err) => {
           // The master gave the task to someone else or it was cancelled: stop it, drop its result.
           if (ConnectError.from(err).code === Code.FailedPrecondition) {
@@ -393,4 +401,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** W3C trace headers that continue the trace the task was submitted in (none when it has none). */
+function traceHeaders(task: Task): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (task.traceparent !== "") h.traceparent = task.traceparent;
+  if (task.tracestate !== "") h.tracestate = task.tracestate;
+  return h;
 }

@@ -95,6 +95,12 @@ export class FastContext implements HandlerContext {
     return this.#deadline === undefined ? undefined : this.#deadline - Date.now();
   }
 
+  /** One request header straight from Node's header object (no Headers built); lower-case name. */
+  rawHeader(name: string): string | undefined {
+    const v = this.#rawHeaders[name];
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
+
   get requestHeader(): Headers {
     return (this.#requestHeader ??= toHeaders(this.#rawHeaders));
   }

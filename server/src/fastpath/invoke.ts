@@ -58,6 +58,14 @@ class FastRequest {
   get contextValues() {
     return this[kCtx].values;
   }
+  /** "grpc" or "connect": lets interceptors learn the protocol without building the request Headers. */
+  get protocolName() {
+    return this[kCtx].protocolName;
+  }
+  /** A request header (lower-case name) read without building the request Headers. */
+  rawHeader(name: string): string | undefined {
+    return this[kCtx].rawHeader(name);
+  }
 }
 
 /** The response an implementation's result is wrapped in (headers lazy, as above). */

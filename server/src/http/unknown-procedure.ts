@@ -22,10 +22,12 @@ interface Res {
  * are not RPCs (browsers asking for pages), which the caller then serves.
  */
 export function answerUnknownProcedure(req: Req, res: Res): boolean {
+  const protocol = rpcProtocolOf(req);
+  if (protocol === undefined) return false;
   const contentType = String(req.headers["content-type"] ?? "").toLowerCase();
   const path = (req.url ?? "/").split("?")[0]!;
   const message = `unknown procedure ${path}`;
-  if (req.method === "POST" && /^application\/grpc(-web(-text)?)?([+;]|$)/.test(contentType)) {
+  if (protocol !== "connect") {
     const headers = {
       "content-type": contentType.split(";")[0]!,
       "grpc-status": "12",
@@ -50,13 +52,19 @@ export function answerUnknownProcedure(req: Req, res: Res): boolean {
     res.end("");
     return true;
   }
+  res.writeHead(404, { "content-type": "application/json" });
+  res.end(JSON.stringify({ code: "unimplemented", message }));
+  return true;
+}
+
+/** The RPC protocol a request speaks, or undefined when it is not an RPC (a browser asking for a page). */
+export function rpcProtocolOf(req: Omit<Req, "headers"> & { headers: IncomingHttpHeaders }): "grpc" | "grpc_web" | "connect" | undefined {
+  const contentType = String(req.headers["content-type"] ?? "").toLowerCase();
+  if (req.method === "POST" && /^application\/grpc-web(-text)?([+;]|$)/.test(contentType)) return "grpc_web";
+  if (req.method === "POST" && /^application\/grpc([+;]|$)/.test(contentType)) return "grpc";
   const connectUnary = req.method === "POST" && /^application\/(json|proto)([;]|$)/.test(contentType);
   const connectStream = req.method === "POST" && /^application\/connect\+/.test(contentType);
   const connectGet = req.method === "GET" && /[?&]connect=v1(&|$)/.test(req.url ?? "");
-  if (connectUnary || connectStream || connectGet || req.headers["connect-protocol-version"] !== undefined) {
-    res.writeHead(404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ code: "unimplemented", message }));
-    return true;
-  }
-  return false;
+  if (connectUnary || connectStream || connectGet || req.headers["connect-protocol-version"] !== undefined) return "connect";
+  return undefined;
 }

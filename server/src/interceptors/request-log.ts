@@ -1,46 +1,30 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.ts";
-
-/** The wire protocol of a request, from its content type. */
-export function protocolOf(contentType: string | null): "grpc" | "grpc-web" | "connect" {
-  if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
-  if (contentType?.startsWith("application/grpc")) return "grpc";
-  return "connect";
-}
+import { codeName } from "../metrics/rpc-metrics.ts";
+import { traceKey } from "../trace/trace-context.ts";
+import { callProtocol } from "./call-protocol.ts";
 
 /**
- * The protocol of a call as interceptors see it: "rest" for the REST gateway
- * (its URL is a resource path, not "/<service>/<method>"), else by content type.
- */
-export function requestProtocol(req: {
-  url: string;
-  header: Headers;
-  service: { typeName: string };
-  method: { name: string };
-}): "grpc" | "grpc-web" | "connect" | "rest" {
-  const url = req.url;
-  const q = url.indexOf("?");
-  const end = q < 0 ? url.length : q;
-  const procedure = `/${req.service.typeName}/${req.method.name}`;
-  if (!url.startsWith(procedure, end - procedure.length)) return "rest";
-  return protocolOf(req.header.get("content-type"));
-}
-
-/**
- * Logs one line per RPC when it ends: method, protocol, status code and
- * duration. Payloads and headers (which may carry tokens) are never logged.
- * For streaming responses the line is written when the stream ends.
+ * Logs one line per RPC when it ends: method, protocol, status code, duration
+ * and trace id, in the metrics' vocabulary (protocol grpc | grpc_web |
+ * connect, code OK | NotFound | …). Payloads and headers (which may carry
+ * tokens) are never logged. For streaming responses the line is written when
+ * the stream ends. Runs after the trace interceptor, which sets the trace id.
  */
 export function requestLogInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const start = performance.now();
-    const protocol = requestProtocol(req);
+    const protocol = callProtocol(req);
     const method = `${req.service.typeName}/${req.method.name}`;
     const done = (err: unknown) => {
-      const code = err === undefined ? "ok" : Code[ConnectError.from(err).code];
+      const trace_id = req.contextValues.get(traceKey)?.traceId;
       const ms = Math.round((performance.now() - start) * 100) / 100;
-      if (err === undefined) logger.info({ method, protocol, code, ms }, "rpc");
-      else logger.info({ method, protocol, code, ms, error: ConnectError.from(err).rawMessage }, "rpc");
+      if (err === undefined) {
+        logger.info({ method, protocol, code: "OK", ms, trace_id }, "rpc");
+      } else {
+        const e = ConnectError.from(err);
+        logger.info({ method, protocol, code: codeName(e.code), ms, trace_id, error: e.rawMessage }, "rpc");
+      }
     };
     try {
       const res = await next(req);

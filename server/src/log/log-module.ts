@@ -5,7 +5,7 @@ import { openCommitLog } from "./log.ts";
 import { logService } from "./log-service.ts";
 
 /** Hosts log.v1.LogService on the commit log in `<dataDir>/log/`. */
-export const logModule: ServiceModuleFactory = async ({ options, logger }) => {
+export const logModule: ServiceModuleFactory = async ({ options, logger, metrics }) => {
   const dir = path.resolve(options.dataDir, "log");
   const log = await openCommitLog(dir, options.commitLog);
   if (log.openReport.removedEmptySegments > 0) {
@@ -18,9 +18,11 @@ export const logModule: ServiceModuleFactory = async ({ options, logger }) => {
     { dir, segments: log.segmentCount, lowestOffset: log.lowestOffset, nextOffset: log.nextOffset, fsync: log.config.fsync },
     "commit log opened",
   );
+  metrics?.log.setNewestOffsetSource(() => log.nextOffset - 1);
+  const onAppended = metrics ? (bytes: number, s: number) => metrics.log.appended(bytes, s) : undefined;
   return {
     services: [LogService],
-    register: (router) => router.service(LogService, logService(log)),
+    register: (router) => router.service(LogService, logService(log, { onAppended })),
     close: () => log.close(),
   };
 };

@@ -19,6 +19,8 @@ export interface LogServiceOptions {
   readsPerTurn?: number;
   /** Appends of one ProduceStream that may await their acknowledgement at once. Default 1024. */
   produceStreamWindow?: number;
+  /** Told about every acknowledged append (bytes, seconds from append to ack); for the metrics. */
+  onAppended?: (bytes: number, seconds: number) => void;
 }
 
 /** log.v1.LogService on top of a CommitLog. */
@@ -39,9 +41,14 @@ export function logService(log: CommitLog, options: LogServiceOptions = {}): Ser
     }
     return record.value;
   };
+  const onAppended = options.onAppended;
   const append = async (value: Uint8Array): Promise<number> => {
     try {
-      return await log.append(value);
+      if (onAppended === undefined) return await log.append(value);
+      const start = performance.now();
+      const offset = await log.append(value);
+      onAppended(value.length, (performance.now() - start) / 1000);
+      return offset;
     } catch (err) {
       throw toConnectError(err);
     }

@@ -112,13 +112,16 @@ export class NodeMaster {
 
   // ─── users ────────────────────────────────────────────────────────────
 
-  submit(req: SubmitTaskRequest): Task {
+  /** `trace`: the W3C context of the submitting call, carried to the worker. */
+  submit(req: SubmitTaskRequest, trace?: { traceparent: string; tracestate?: string }): Task {
     const now = this.#opts.now();
     const task = create(TaskSchema, {
       id: randomUUID(),
       command: req.command,
       timeout: req.timeout,
       labels: req.labels,
+      traceparent: trace?.traceparent ?? "",
+      tracestate: trace?.tracestate ?? "",
       state: TaskState.QUEUED,
       createdAt: timestampFromMs(now),
       updatedAt: timestampFromMs(now),

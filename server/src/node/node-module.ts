@@ -11,13 +11,14 @@ import { SqliteTaskStore } from "./sqlite-task-store.ts";
  * Open: store → master (recovers unfinished tasks) → heartbeat sweeper.
  * Close (after the server drained): sweeper and streams → store.
  */
-export const nodeModule: ServiceModuleFactory = ({ options, logger, shutdownSignal }) => {
+export const nodeModule: ServiceModuleFactory = ({ options, logger, shutdownSignal, metrics }) => {
   const store = new SqliteTaskStore(path.resolve(options.dataDir));
   const master = new NodeMaster(store, logger, {
     workerTimeoutMs: options.workerTimeoutMs,
     taskRetries: options.taskRetries,
   });
   master.startSweeper();
+  metrics?.tasks.follow(master, shutdownSignal);
   const impl = nodeService(master, { authorize: bearerCheck(options.authToken), shutdownSignal });
   return {
     services: [NodeService],

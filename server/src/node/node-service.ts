@@ -1,6 +1,7 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { NodeService, type AssignTaskResponse, type WatchTasksResponse } from "../../../gen/node/v1/node_pb.js";
 import { abortReason, invalidArgument } from "../errors.ts";
+import { formatTraceparent, traceKey } from "../trace/trace-context.ts";
 import type { EventQueue } from "../event-queue.ts";
 import type { NodeMaster } from "./node-master.ts";
 import { validateSubmit, validateWorkerId } from "./validate.ts";
@@ -28,7 +29,9 @@ export function nodeService(master: NodeMaster, deps: NodeServiceDeps): ServiceI
       authorize(ctx.requestHeader);
       const v = validateSubmit(req);
       if (v.length > 0) throw invalidArgument("invalid task", v);
-      return { taskId: master.submit(req).id };
+      const trace = ctx.values.get(traceKey);
+      const context = trace && { traceparent: formatTraceparent(trace), tracestate: trace.traceState };
+      return { taskId: master.submit(req, context).id };
     },
 
     async *assignTask(req, ctx) {

@@ -50,6 +50,9 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry & { r
     instanceId: metadata.instanceId,
     start: () => void keys.start(),
     whenRegistered: () => keys.whenRegistered(),
+    get registrations() {
+      return keys.registrations;
+    },
     async deregister() {
       await keys.remove();
       if (options.graceMs > 0) {

@@ -10,6 +10,8 @@ export interface Registry {
   whenRegistered(): Promise<void>;
   /** Withdraws the announcement (bounded time; best effort when the registry is down). */
   deregister(): Promise<void>;
+  /** How many times the services were registered (1 after the first; more after lost leases). */
+  readonly registrations: number;
   /** Releases connections. */
   close(): Promise<void>;
 }
