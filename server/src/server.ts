@@ -23,6 +23,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
 import type { ServiceModule } from "./service-module.ts";
 import { serviceModules } from "./services.ts";
+import { openDatabase } from "./db/open.ts";
 
 /** How long after its deadline a call that could not end by itself is cut. */
 const deadlineGraceMs = 1_000;
@@ -70,22 +71,31 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   // etcd registration and the ClusterService view (inert without --etcd).
   const cluster = setupCluster(options, logger);
 
-  // 1. Services (each opens its own storage).
+  // 1. Services (each opens its own storage; cluster mode shares one PostgreSQL pool).
   const health = new HealthStatus();
   const modules: ServiceModule[] = [];
+  let db: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    db = await openDatabase(options, logger);
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
   try {
     for (const name of options.services) {
       modules.push(
-        await serviceModules[name]({ options, logger, health, shutdownSignal: shutdown.signal }),
+        await serviceModules[name]({ options, logger, health, shutdownSignal: shutdown.signal, db: db?.db }),
       );
     }
   } catch (err) {
     await closeAll(modules, logger);
+    await db?.close();
     await cluster.close();
     throw err;
   }
   const services = modules.flatMap((m) => m.services);
   for (const s of services) health.set(s.typeName, ServingStatus.SERVING);
+  db?.followHealth(health, services, shutdown.signal);
 
   // 2. Routes: the services, health and reflection, behind CORS.
   const files = [
@@ -154,6 +164,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     });
   } catch (err) {
     await closeAll(modules, logger);
+    await db?.close();
     await cluster.close();
     throw err;
   }
@@ -187,6 +198,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
         listener.destroyAll();
       }
       await closeAll(modules, logger);
+      await db?.close();
       await cluster.close();
       logger.info("stopped");
     })());

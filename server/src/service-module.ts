@@ -3,6 +3,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import type { ServerOptions } from "./config.ts";
 import type { HealthStatus } from "./health/health-status.ts";
 import type { Logger } from "./logger.ts";
+import type { PgDb } from "./db/pg-db.ts";
 
 /** What a service module gets from the server when it opens. */
 export interface ServiceContext {
@@ -11,6 +12,8 @@ export interface ServiceContext {
   health: HealthStatus;
   /** Aborted (with UNAVAILABLE) when the server begins to shut down. */
   shutdownSignal: AbortSignal;
+  /** Cluster mode (`--postgres`): the shared PostgreSQL pool; undefined → embedded SQLite. */
+  db?: PgDb;
 }
 
 /**
