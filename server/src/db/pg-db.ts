@@ -18,14 +18,17 @@ export interface PgOptions {
   probeIntervalMs?: number;
 }
 
-type Queryable = Pick<pg.PoolClient, "query">;
+/** Something to run a statement on: the pool (PgDb) or a transaction's client. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
 
 /**
  * The shared PostgreSQL pool of one server process: schema migration at open,
  * queries and transactions whose connection errors become UNAVAILABLE, and a
  * reachability flag (probed every second) that health follows.
  */
-export class PgDb {
+export class PgDb implements Queryable {
   readonly pool: pg.Pool;
   readonly url: string;
   readonly #log: Logger;
@@ -158,4 +161,3 @@ export class PgDb {
   }
 }
 
-export type { Queryable };
