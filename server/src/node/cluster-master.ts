@@ -108,6 +108,9 @@ export class ClusterMaster implements TaskMaster {
   #ticking = false;
   #assignments = 0;
   #closed = false;
+  /** No reaping before this time (ms): after a database outage, instances first renew their rows. */
+  #graceUntil = 0;
+  #unsubscribe = () => {};
 
   private constructor(db: PgDb, logger: Logger, options: ClusterMasterOptions) {
     this.#db = db;
@@ -134,6 +137,9 @@ export class ClusterMaster implements TaskMaster {
       logger: m.#log,
     });
     await m.#listener.start();
+    m.#unsubscribe = db.onChange((up) => {
+      if (up) m.#background(m.#recovered(), "recover");
+    });
     m.#timer = setInterval(() => m.#background(m.#tick(), "tick"), m.#opts.pollMs);
     m.#timer.unref();
     m.#log.info({ pollMs: m.#opts.pollMs }, "node master: cluster mode on PostgreSQL");
@@ -413,6 +419,7 @@ export class ClusterMaster implements TaskMaster {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#unsubscribe();
     const bye = () => new ConnectError("server is shutting down", Code.Unavailable);
     for (const w of this.#watchers) w.queue.close(bye());
     this.#watchers.clear();
@@ -636,12 +643,30 @@ export class ClusterMaster implements TaskMaster {
     this.#ticking = true;
     try {
       await this.#beat();
-      await this.#expireLocalSessions();
-      await this.#reap();
+      if (Date.now() >= this.#graceUntil) {
+        await this.#expireLocalSessions();
+        await this.#reap();
+      }
       this.#wakeAll();
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /**
+   * The database is back after an outage. Heartbeats could not be recorded
+   * meanwhile and liveness rows may have expired, so nobody reaps for a grace
+   * period (every instance renews its row and its workers' last-seen time
+   * first): a database restart must not re-queue tasks that are running fine.
+   */
+  async #recovered(): Promise<void> {
+    this.#graceUntil = Date.now() + this.#opts.instanceTtlMs + 2 * this.#opts.pollMs;
+    await this.#beat();
+    await this.#db.query(
+      "UPDATE nodes SET instance_id = $1, seen_at = now() WHERE id = ANY($2) AND (instance_id IS NULL OR instance_id = $1)",
+      [this.id, [...this.#sessions.keys()]],
+    );
+    this.#wakeAll();
   }
 
   /** Refreshes this instance's liveness row. */
