@@ -1,7 +1,7 @@
 import pg from "pg";
 import type { Logger } from "../logger.ts";
 import { migrate } from "./migrate.ts";
-import { isUnavailable, toRpcError } from "./pg-errors.ts";
+import { isConnectionError, isUnavailable, toRpcError } from "./pg-errors.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
 
 /** Options of the PostgreSQL connection (`--postgres`, `--pg-*`). */
@@ -167,7 +167,7 @@ export class PgDb implements Queryable {
   }
 
   #failed(err: unknown): void {
-    if (!this.#up || !isUnavailable(err)) return;
+    if (!this.#up || !isConnectionError(err)) return;
     this.#up = false;
     this.#log.warn({ err: redactSecrets((err as Error).message) }, "postgres: unreachable");
     for (const l of this.#listeners) l(false);
