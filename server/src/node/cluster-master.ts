@@ -39,6 +39,8 @@ export interface ClusterMasterOptions {
   workerQueueLimit?: number;
   /** How long this instance's liveness row lasts without a refresh, ms. Default 5000. */
   instanceTtlMs?: number;
+  /** task_events kept for resuming watches (the newest this many). Default 1 000 000. */
+  eventRetention?: number;
   /**
    * Period of the fallback poll (scheduling, watchers, liveness, reaping) for
    * notifications that were missed, ms. Default a quarter of the worker
@@ -120,6 +122,7 @@ export class ClusterMaster implements TaskMaster {
       watchQueueLimit: 10_000,
       workerQueueLimit: 10_000,
       instanceTtlMs: 5000,
+      eventRetention: 1_000_000,
       pollMs: Math.max(20, Math.min(1000, Math.floor(options.workerTimeoutMs / 4))),
       ...options,
     };
@@ -209,6 +212,16 @@ export class ClusterMaster implements TaskMaster {
       } else if (sendInitial && !resume) {
         const r = await c.query<{ data: Uint8Array }>(`SELECT data FROM tasks WHERE state NOT IN (${finalStatesSql}) ORDER BY seq`);
         tasks = r.rows.map((row) => decodeTask(row.data));
+      }
+      if (resume) {
+        const pruned = await c.query<{ value: string }>("SELECT value FROM meta WHERE key = 'task_events_pruned_below'");
+        const below = BigInt(pruned.rows[0]?.value ?? "0");
+        if (afterSequence + 1n < below) {
+          throw new ConnectError(
+            `changes before sequence ${below} are no longer kept: watch again with send_initial`,
+            Code.OutOfRange,
+          );
+        }
       }
       return { snapshot: tasks, cursor: resume ? afterSequence : BigInt(max.rows[0]!.seq) };
     }, "REPEATABLE READ");
@@ -719,6 +732,22 @@ export class ClusterMaster implements TaskMaster {
       );
       for (const t of lost) await this.#requeueOrFail(c, t, `worker ${t.workerId} did not come back within ${limit}ms`);
       await c.query("DELETE FROM instances WHERE expires_at < now() - interval '1 hour'");
+    });
+    await this.#prune();
+  }
+
+  /** Drops the oldest task_events beyond the retention and records up to where. */
+  async #prune(): Promise<void> {
+    const r = await this.#db.query<{ seq: string | null }>("SELECT max(seq) AS seq FROM task_events");
+    const below = BigInt(r.rows[0]?.seq ?? "0") - BigInt(this.#opts.eventRetention) + 1n;
+    if (below <= 1n) return;
+    await this.#db.tx(async (c) => {
+      const pruned = await c.query(
+        `INSERT INTO meta (key, value) VALUES ('task_events_pruned_below', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value::bigint < excluded.value::bigint`,
+        [below.toString()],
+      );
+      if (pruned.rowCount === 1) await c.query("DELETE FROM task_events WHERE seq < $1", [below.toString()]);
     });
   }
 
