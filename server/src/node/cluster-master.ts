@@ -241,7 +241,8 @@ export class ClusterMaster implements TaskMaster {
       queue.close();
     } else {
       this.#watchers.add(w);
-      if (resume) this.#background(this.#pump(w), "watch");
+      // Also catches changes whose notification came before the registration.
+      this.#background(this.#pump(w), "watch");
     }
     return { queue, dispose: () => this.#watchers.delete(w) };
   }
