@@ -15,6 +15,8 @@ export interface WorkerProcessOptions {
   token?: string;
   /** Extra flags of `switchboard worker`. */
   args?: string[];
+  /** Extra environment variables (e.g. SWITCHBOARD_TOKEN). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A real `switchboard worker` process. */
@@ -45,7 +47,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     ...(opts.token ? ["--token", opts.token] : []),
     ...(opts.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...opts.env } });
   const events: Array<Record<string, unknown>> = [];
   const waiters = new Set<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }>();
   let stderr = "";
