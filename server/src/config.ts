@@ -97,6 +97,16 @@ export interface ServerOptions {
   leaseTtlSeconds: number;
   /** After deregistering at shutdown, keep serving this long before draining (ms). Default 1500. */
   deregisterGraceMs: number;
+  /**
+   * Cluster mode: orders, tasks and workers live in this PostgreSQL database
+   * (`--postgres` or $DATABASE_URL), shared by every instance; unset → the
+   * embedded SQLite stores under dataDir.
+   */
+  postgres?: string;
+  /** Connections in the PostgreSQL pool (`--pg-pool-size`). Default 10. */
+  pgPoolSize: number;
+  /** statement_timeout of every PostgreSQL statement, ms (`--pg-statement-timeout`). Default 5000. */
+  pgStatementTimeoutMs: number;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -124,6 +134,8 @@ export const defaultServerOptions: ServerOptions = {
   registryPrefix: "switchboard/services",
   leaseTtlSeconds: 10,
   deregisterGraceMs: 1500,
+  pgPoolSize: 10,
+  pgStatementTimeoutMs: 5000,
 };
 
 export const usage = `Usage: switchboard-server [options]
@@ -171,6 +183,9 @@ export const usage = `Usage: switchboard-server [options]
   --registry-prefix P      etcd key prefix (default switchboard/services)
   --lease-ttl SECONDS      registration lease TTL (default 10)
   --deregister-grace-ms MS keep serving this long after deregistering (default 1500)
+  --postgres URL           cluster mode: orders, tasks, workers in PostgreSQL (or $DATABASE_URL)
+  --pg-pool-size N         PostgreSQL connections per instance (default 10)
+  --pg-statement-timeout MS  PostgreSQL statement timeout (default 5000)
   --repair-log             do not serve: cut a damaged tail off the newest log segment (bytes
                            moved to a quarantine file in <data-dir>/log), print what moved, exit
   -h, --help               show this help
@@ -229,6 +244,9 @@ export async function parseServerArgs(
       "registry-prefix": { type: "string" },
       "lease-ttl": { type: "string" },
       "deregister-grace-ms": { type: "string" },
+      postgres: { type: "string" },
+      "pg-pool-size": { type: "string" },
+      "pg-statement-timeout": { type: "string" },
       "repair-log": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -304,6 +322,19 @@ export async function parseServerArgs(
   }
   if (values["deregister-grace-ms"] !== undefined) {
     opts.deregisterGraceMs = parseNumber("--deregister-grace-ms", values["deregister-grace-ms"]);
+  }
+  const postgres = values.postgres ?? env.DATABASE_URL;
+  if (postgres !== undefined && postgres.trim() !== "") {
+    if (!/^postgres(ql)?:\/\//.test(postgres)) throw new Error("--postgres must be a URL like postgres://user@host:5432/db");
+    opts.postgres = postgres.trim();
+  }
+  if (values["pg-pool-size"] !== undefined) {
+    opts.pgPoolSize = parseNumber("--pg-pool-size", values["pg-pool-size"]);
+    if (opts.pgPoolSize < 2) throw new Error("--pg-pool-size must be at least 2");
+  }
+  if (values["pg-statement-timeout"] !== undefined) {
+    opts.pgStatementTimeoutMs = parseNumber("--pg-statement-timeout", values["pg-statement-timeout"]);
+    if (opts.pgStatementTimeoutMs === 0) throw new Error("--pg-statement-timeout must be positive");
   }
   if (values["task-retries"] !== undefined) opts.taskRetries = parseNumber("--task-retries", values["task-retries"]);
   const commitLog: Partial<LogConfig> = {};

@@ -36,6 +36,7 @@ import { createRestGateway } from "./rest/rest-gateway.ts";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { ServiceModule } from "./service-module.ts";
 import { serviceModules } from "./services.ts";
+import { openDatabase } from "./db/open.ts";
 import { interopModule } from "./interop/interop-module.ts";
 import { trackDecompression, withMessageCompression } from "./message-compression.ts";
 
@@ -97,13 +98,27 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   if (metrics) clusterMetrics(metrics.registry, cluster);
   const tracer = givenTracer ?? (await tracerFromEnv(process.env, logger));
 
-  // 1. Services (each opens its own storage).
+  // 1. Services (each opens its own storage; cluster mode shares one PostgreSQL pool).
   const health = new HealthStatus();
   const modules: ServiceModule[] = [];
+  let db: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    db = await openDatabase(options, logger);
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
   try {
     for (const name of options.services) {
       modules.push(
-        await serviceModules[name]({ options, logger, health, shutdownSignal: shutdown.signal, metrics }),
+        await serviceModules[name]({
+          options,
+          logger,
+          health,
+          shutdownSignal: shutdown.signal,
+          metrics,
+          db: db?.db,
+        }),
       );
     }
     if (options.interop) {
@@ -111,11 +126,13 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     }
   } catch (err) {
     await closeAll(modules, logger);
+    await db?.close();
     await cluster.close();
     throw err;
   }
   const services = modules.flatMap((m) => m.services);
   for (const s of services) health.set(s.typeName, ServingStatus.SERVING);
+  db?.followHealth(health, services, shutdown.signal);
 
   // 2. Routes: the services, health and reflection, behind CORS.
   const files = [
@@ -243,6 +260,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     }
   } catch (err) {
     await closeAll(modules, logger);
+    await db?.close();
     await cluster.close();
     throw err;
   }
@@ -284,6 +302,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       }
       metricsListener?.destroyAll();
       await closeAll(modules, logger);
+      await db?.close();
       await cluster.close();
       await tracer?.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "trace export failed"));
       logger.info("stopped");

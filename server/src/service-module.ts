@@ -4,6 +4,7 @@ import type { ServerOptions } from "./config.ts";
 import type { HealthStatus } from "./health/health-status.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics/metrics.ts";
+import type { PgDb } from "./db/pg-db.ts";
 
 /** What a service module gets from the server when it opens. */
 export interface ServiceContext {
@@ -14,6 +15,8 @@ export interface ServiceContext {
   shutdownSignal: AbortSignal;
   /** Where the service reports its domain metrics; undefined with --no-metrics. */
   metrics?: Metrics;
+  /** Cluster mode (`--postgres`): the shared PostgreSQL pool; undefined → embedded SQLite. */
+  db?: PgDb;
 }
 
 /**

@@ -5,7 +5,8 @@ import { repoRoot } from "./server-process.ts";
 
 /** Options of `startWorkerProcess()`. */
 export interface WorkerProcessOptions {
-  serverUrl: string;
+  /** Master URL; undefined → none (e.g. `--etcd` in `args`: discovery; `--server` would win over it). */
+  serverUrl: string | undefined;
   id: string;
   /** --allow entries. */
   allow?: string[];
@@ -38,7 +39,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const args = [
     path.join(repoRoot, "node-client/src/cli/main.ts"),
     "worker",
-    "--server", opts.serverUrl,
+    ...(opts.serverUrl !== undefined ? ["--server", opts.serverUrl] : []),
     "--id", opts.id,
     "--capacity", String(opts.capacity ?? 1),
     ...(opts.allow?.length ? ["--allow", opts.allow.join(",")] : []),

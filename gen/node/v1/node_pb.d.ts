@@ -857,6 +857,19 @@ export declare type WatchTasksRequest = Message<"node.v1.WatchTasksRequest"> & {
    * @generated from field: bool send_initial = 2;
    */
   sendInitial: boolean;
+
+  /**
+   * Resume after this change: the stream first replays every change with a
+   * greater sequence, then goes live, with no gap (a watcher reconnects with
+   * the last sequence it saw). Cluster mode (--postgres) only, where
+   * sequences are cluster-wide and kept in the database; the embedded
+   * master answers FAILED_PRECONDITION. send_initial is ignored when
+   * resuming. The cluster keeps the newest 1 000 000 changes: resuming
+   * from an older one fails with OUT_OF_RANGE. 0 = start now.
+   *
+   * @generated from field: uint64 after_sequence = 3;
+   */
+  afterSequence: bigint;
 };
 
 /**
@@ -880,7 +893,10 @@ export declare type WatchTasksResponse = Message<"node.v1.WatchTasksResponse"> &
 
   /**
    * Number of the change: +1 for every state change this master process
-   * made (starts at 1 when it starts); 0 for snapshot messages.
+   * made (starts at 1 when it starts); 0 for snapshot messages. In cluster
+   * mode (--postgres) the number is cluster-wide and durable: increasing in
+   * the order changes were committed, the same on every instance (there may
+   * be holes), usable as after_sequence.
    *
    * @generated from field: uint64 sequence = 2;
    */

@@ -17,7 +17,7 @@ import {
 } from "../../../gen/node/v1/node_pb.js";
 import { silentLogger } from "../logger.ts";
 import { NodeMaster, type Session } from "./node-master.ts";
-import { SqliteTaskStore } from "./sqlite-task-store.ts";
+import { SqliteTaskStore } from "./store/sqlite.ts";
 
 const S = TaskState;
 
@@ -25,7 +25,7 @@ function setup(t: TestContext, opts: { taskRetries?: number; dir?: string } = {}
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), "node-master-test-"));
   const store = new SqliteTaskStore(dir);
   const clock = { now: 1_000_000 };
-  const master = new NodeMaster(store, silentLogger(), {
+  const master = new NodeMaster(store.sync, silentLogger(), {
     workerTimeoutMs: 1000,
     taskRetries: opts.taskRetries ?? 3,
     watchQueueLimit: 5,
@@ -207,4 +207,13 @@ test("watchers: snapshot + marker, changes in order, a slow watcher is ended and
     (e: ConnectError) => e.code === Code.ResourceExhausted,
   );
   assert.equal(master.list({ states: [S.QUEUED], workerId: "", limit: 100 }).tasks.length, 11);
+});
+
+test("resuming a watch (after_sequence) needs cluster mode: the embedded master has no history", (t) => {
+  const { master } = setup(t);
+  assert.throws(
+    () => master.watch("", false, 5n),
+    (err) => err instanceof ConnectError && err.code === Code.FailedPrecondition && /cluster mode/.test(err.rawMessage),
+  );
+  master.watch("", false, 0n).dispose();
 });

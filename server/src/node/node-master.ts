@@ -20,7 +20,8 @@ import type { Logger } from "../logger.ts";
 import { EventQueue } from "../event-queue.ts";
 import { pickWorker, type Candidate } from "./scheduler.ts";
 import { applyTransition, isActive, isFinal, type TransitionPatch } from "./task-state.ts";
-import type { TaskPage, TaskStore } from "./task-store.ts";
+import type { SyncTaskStore, TaskPage } from "./task-store.ts";
+import type { TaskMaster, TaskTrace, Watcher, WorkerSession } from "./task-master.ts";
 
 /** Options of the master. */
 export interface MasterOptions {
@@ -55,12 +56,7 @@ export interface Session {
   ended: boolean;
 }
 
-/** One WatchTasks stream. */
-export interface Watcher {
-  readonly queue: EventQueue<WatchTasksResponse>;
-  /** Stop watching (the stream ended). */
-  dispose(): void;
-}
+export type { Watcher };
 
 const failedPrecondition = (msg: string) => new ConnectError(msg, Code.FailedPrecondition);
 
@@ -70,8 +66,8 @@ const failedPrecondition = (msg: string) => new ConnectError(msg, Code.FailedPre
  * is synchronous, so each RPC's effect — store write, watcher events,
  * scheduling — happens as one step that no other call interleaves with.
  */
-export class NodeMaster {
-  readonly #store: TaskStore;
+export class NodeMaster implements TaskMaster {
+  readonly #store: SyncTaskStore;
   readonly #log: Logger;
   readonly #opts: Required<MasterOptions>;
   /** Unfinished tasks in submission order (re-queued ones keep their place). */
@@ -84,7 +80,7 @@ export class NodeMaster {
   #assignments = 0;
   #sweeper: NodeJS.Timeout | undefined;
 
-  constructor(store: TaskStore, logger: Logger, options: MasterOptions) {
+  constructor(store: SyncTaskStore, logger: Logger, options: MasterOptions) {
     this.#store = store;
     this.#log = logger;
     this.#opts = { watchQueueLimit: 10_000, workerQueueLimit: 10_000, now: Date.now, ...options };
@@ -113,7 +109,7 @@ export class NodeMaster {
   // ─── users ────────────────────────────────────────────────────────────
 
   /** `trace`: the W3C context of the submitting call, carried to the worker. */
-  submit(req: SubmitTaskRequest, trace?: { traceparent: string; tracestate?: string }): Task {
+  submit(req: SubmitTaskRequest, trace?: TaskTrace): Task {
     const now = this.#opts.now();
     const task = create(TaskSchema, {
       id: randomUUID(),
@@ -171,7 +167,11 @@ export class NodeMaster {
    * the snapshot_done marker; events follow with nothing missed, since both
    * happen in this one synchronous step.
    */
-  watch(taskId: string, sendInitial: boolean): Watcher {
+  watch(taskId: string, sendInitial: boolean, afterSequence = 0n): Watcher {
+    if (afterSequence !== 0n) {
+      // Sequences of the embedded master count this process's changes and are not kept.
+      throw failedPrecondition("after_sequence needs cluster mode (--postgres): the embedded master keeps no change history");
+    }
     let snapshot: Task[] = [];
     if (taskId !== "") {
       const t = this.get(taskId);
@@ -280,7 +280,8 @@ export class NodeMaster {
    * `requeue` is false (the server is shutting down: they wait for the
    * worker to come back to the next master).
    */
-  disconnect(s: Session, reason: string, requeue: boolean): void {
+  disconnect(ws: WorkerSession, reason: string, requeue: boolean): void {
+    const s = ws as Session;
     if (s.ended) return;
     s.ended = true;
     s.queue.close();

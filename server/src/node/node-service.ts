@@ -3,7 +3,7 @@ import { NodeService, type AssignTaskResponse, type WatchTasksResponse } from ".
 import { abortReason, invalidArgument } from "../errors.ts";
 import { formatTraceparent, traceKey } from "../trace/trace-context.ts";
 import type { EventQueue } from "../event-queue.ts";
-import type { NodeMaster } from "./node-master.ts";
+import type { TaskMaster } from "./task-master.ts";
 import { validateSubmit, validateWorkerId } from "./validate.ts";
 
 /** What the service needs besides the master. */
@@ -17,7 +17,7 @@ export interface NodeServiceDeps {
 const maxPageSize = 1000;
 
 /** node.v1.NodeService on top of the master's state machine. */
-export function nodeService(master: NodeMaster, deps: NodeServiceDeps): ServiceImpl<typeof NodeService> {
+export function nodeService(master: TaskMaster, deps: NodeServiceDeps): ServiceImpl<typeof NodeService> {
   const { authorize } = deps;
   const workerId = (id: string) => {
     const v = validateWorkerId(id);
@@ -25,13 +25,13 @@ export function nodeService(master: NodeMaster, deps: NodeServiceDeps): ServiceI
   };
 
   return {
-    submitTask(req, ctx) {
+    async submitTask(req, ctx) {
       authorize(ctx.requestHeader);
       const v = validateSubmit(req);
       if (v.length > 0) throw invalidArgument("invalid task", v);
       const trace = ctx.values.get(traceKey);
       const context = trace && { traceparent: formatTraceparent(trace), tracestate: trace.traceState };
-      return { taskId: master.submit(req, context).id };
+      return { taskId: (await master.submit(req, context)).id };
     },
 
     async *assignTask(req, ctx) {
@@ -40,7 +40,7 @@ export function nodeService(master: NodeMaster, deps: NodeServiceDeps): ServiceI
       if (req.capacity < 1) {
         throw invalidArgument("invalid worker", [{ field: "capacity", description: "must be at least 1", reason: "OUT_OF_RANGE" }]);
       }
-      const session = master.connect(req);
+      const session = await master.connect(req);
       let reason = "stream ended";
       try {
         yield* drain<AssignTaskResponse>(session.queue, ctx);
@@ -49,45 +49,45 @@ export function nodeService(master: NodeMaster, deps: NodeServiceDeps): ServiceI
         throw err;
       } finally {
         // The client went away, the stream failed, or the server is stopping.
-        master.disconnect(session, `worker ${req.workerId} disconnected (${reason})`, !deps.shutdownSignal.aborted);
+        await master.disconnect(session, `worker ${req.workerId} disconnected (${reason})`, !deps.shutdownSignal.aborted);
       }
     },
 
-    reportStatus(req, ctx) {
+    async reportStatus(req, ctx) {
       authorize(ctx.requestHeader);
       workerId(req.workerId);
-      master.heartbeat(req);
+      await master.heartbeat(req);
       return {};
     },
 
-    startTask(req, ctx) {
+    async startTask(req, ctx) {
       authorize(ctx.requestHeader);
       workerId(req.workerId);
-      master.start(req.workerId, req.taskId, req.attempt);
+      await master.start(req.workerId, req.taskId, req.attempt);
       return {};
     },
 
-    finishTask(req, ctx) {
+    async finishTask(req, ctx) {
       authorize(ctx.requestHeader);
       workerId(req.workerId);
-      master.finish(req);
+      await master.finish(req);
       return {};
     },
 
-    cancelTask(req, ctx) {
+    async cancelTask(req, ctx) {
       authorize(ctx.requestHeader);
       if (req.taskId === "") throw invalidArgument("invalid request", [{ field: "task_id", description: "is required", reason: "REQUIRED" }]);
-      return { task: master.cancel(req.taskId, req.reason) };
+      return { task: await master.cancel(req.taskId, req.reason) };
     },
 
-    getTask(req) {
+    async getTask(req) {
       if (req.taskId === "") throw invalidArgument("invalid request", [{ field: "task_id", description: "is required", reason: "REQUIRED" }]);
-      const task = master.get(req.taskId);
+      const task = await master.get(req.taskId);
       if (!task) throw new ConnectError(`task ${req.taskId} not found`, Code.NotFound);
       return { task };
     },
 
-    listTasks(req) {
+    async listTasks(req) {
       if (req.pageSize > maxPageSize) {
         throw invalidArgument("invalid request", [{ field: "page_size", description: `at most ${maxPageSize}`, reason: "OUT_OF_RANGE" }]);
       }
@@ -98,7 +98,7 @@ export function nodeService(master: NodeMaster, deps: NodeServiceDeps): ServiceI
           throw invalidArgument("invalid request", [{ field: "page_token", description: "is not a token from ListTasks", reason: "INVALID_FORMAT" }]);
         }
       }
-      const page = master.list({ states: req.states, workerId: req.workerId, before, limit: req.pageSize || 100 });
+      const page = await master.list({ states: req.states, workerId: req.workerId, before, limit: req.pageSize || 100 });
       return {
         tasks: page.tasks,
         nextPageToken: page.next === undefined ? "" : Buffer.from(String(page.next)).toString("base64url"),
@@ -106,7 +106,7 @@ export function nodeService(master: NodeMaster, deps: NodeServiceDeps): ServiceI
     },
 
     async *watchTasks(req, ctx) {
-      const watcher = master.watch(req.taskId, req.sendInitial);
+      const watcher = await master.watch(req.taskId, req.sendInitial, req.afterSequence);
       try {
         yield* drain<WatchTasksResponse>(watcher.queue, ctx);
       } finally {
@@ -114,8 +114,8 @@ export function nodeService(master: NodeMaster, deps: NodeServiceDeps): ServiceI
       }
     },
 
-    listNodes() {
-      return { nodes: master.nodes() };
+    async listNodes() {
+      return { nodes: await master.nodes() };
     },
   };
 }

@@ -20,33 +20,33 @@ export const maxOrdersPerUpdate = 10_000;
 
 /** order.v1.OrderService on top of an OrderStore. */
 export function orderService(store: OrderStore): Partial<ServiceImpl<typeof OrderService>> {
-  const mustGet = (id: string, field: string): Order => {
+  const mustGet = async (id: string, field: string): Promise<Order> => {
     const violations = validateOrderId(id, field);
     if (violations.length > 0) throw invalidArgument("invalid order id", violations);
-    const order = store.get(id);
+    const order = await store.get(id);
     if (!order) throw new ConnectError(`order "${id}" not found`, Code.NotFound);
     return order;
   };
 
   return {
-    addOrder(req) {
+    async addOrder(req) {
       const violations = validateOrder(req.order);
       if (violations.length > 0) throw invalidArgument("invalid order", violations);
-      if (!store.add(req.order!)) {
+      if (!(await store.add(req.order!))) {
         throw new ConnectError(`order "${req.order!.id}" already exists`, Code.AlreadyExists);
       }
       return { id: req.order!.id };
     },
 
-    getOrder(req) {
-      return { order: mustGet(req.id, "id") };
+    async getOrder(req) {
+      return { order: await mustGet(req.id, "id") };
     },
 
     async *searchOrders(req, ctx) {
       const query = req.query.toLowerCase();
       let after = "";
       for (;;) {
-        const page = store.page(after, searchPageSize);
+        const page = await store.page(after, searchPageSize);
         for (const order of page) {
           if (ctx.signal.aborted) throw abortReason(ctx.signal);
           if (query === "" || order.items.some((i) => i.toLowerCase().includes(query))) {
@@ -70,7 +70,7 @@ export function orderService(store: OrderStore): Partial<ServiceImpl<typeof Orde
           throw invalidArgument(`invalid order #${i} of the stream; no order was updated`, violations);
         }
         const order = req.order!;
-        if (!seen.has(order.id) && store.get(order.id) === undefined) {
+        if (!seen.has(order.id) && (await store.get(order.id)) === undefined) {
           throw new ConnectError(`order "${order.id}" not found; no order was updated`, Code.NotFound);
         }
         if (orders.length >= maxOrdersPerUpdate) {
@@ -83,7 +83,7 @@ export function orderService(store: OrderStore): Partial<ServiceImpl<typeof Orde
         orders.push(order);
       }
       await confirmHalfClose(ctx.signal);
-      const missing = store.replaceAll(orders);
+      const missing = await store.replaceAll(orders);
       if (missing !== undefined) {
         throw new ConnectError(`order "${missing}" not found; no order was updated`, Code.NotFound);
       }
@@ -101,7 +101,7 @@ export function orderService(store: OrderStore): Partial<ServiceImpl<typeof Orde
         batchNo++;
       };
       for await (const req of untilAborted(reqs, ctx.signal)) {
-        const order = mustGet(req.orderId, "order_id");
+        const order = await mustGet(req.orderId, "order_id");
         let shipment = batch.get(order.destination);
         if (!shipment) {
           shipment = create(CombinedShipmentSchema, {

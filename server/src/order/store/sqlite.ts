@@ -2,15 +2,16 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { OrderSchema, type Order } from "../../../gen/order/v1/order_pb.js";
-import type { OrderStore } from "./order-store.ts";
-import { seedOrders } from "./seed.ts";
+import { OrderSchema, type Order } from "../../../../gen/order/v1/order_pb.js";
+import type { OrderStore } from "../order-store.ts";
+import { seedOrders } from "../seed.ts";
 
-interface Row {
+/** An orders row (both stores use the same columns). */
+export interface Row {
   id: string;
   items: string;
   description: string;
-  price_cents: number | bigint;
+  price_cents: number | bigint | string;
   destination: string;
 }
 
@@ -57,12 +58,16 @@ export class SqliteOrderStore implements OrderStore {
     this.#transaction(() => {
       const seeded = this.#db.prepare("SELECT value FROM meta WHERE key = 'seeded'").get();
       if (seeded) return;
-      for (const o of seedOrders()) this.add(o);
+      for (const o of seedOrders()) this.#addSync(o);
       this.#db.prepare("INSERT INTO meta (key, value) VALUES ('seeded', ?)").run(new Date().toISOString());
     });
   }
 
-  add(order: Order): boolean {
+  async add(order: Order): Promise<boolean> {
+    return this.#addSync(order);
+  }
+
+  #addSync(order: Order): boolean {
     const r = this.#insert.run(
       order.id,
       JSON.stringify(order.items),
@@ -79,7 +84,7 @@ export class SqliteOrderStore implements OrderStore {
    * process is the only writer of its data dir, and every write below drops
    * what it changes. Cached orders are frozen: callers must not modify them.
    */
-  get(id: string): Order | undefined {
+  async get(id: string): Promise<Order | undefined> {
     const hit = this.#cache.get(id);
     if (hit !== undefined) return hit;
     const row = this.#select.get(id) as Row | undefined;
@@ -92,11 +97,11 @@ export class SqliteOrderStore implements OrderStore {
     return order;
   }
 
-  page(afterId: string, limit: number): Order[] {
+  async page(afterId: string, limit: number): Promise<Order[]> {
     return (this.#page.all(afterId, limit) as unknown as Row[]).map(toOrder);
   }
 
-  replaceAll(orders: Order[]): string | undefined {
+  async replaceAll(orders: Order[]): Promise<string | undefined> {
     for (const o of orders) this.#cache.delete(o.id);
     let missing: string | undefined;
     this.#transaction(() => {
@@ -111,7 +116,7 @@ export class SqliteOrderStore implements OrderStore {
     return missing;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
   }
 
@@ -131,7 +136,7 @@ const rollback = Symbol("rollback");
 /** Bound of the read cache (cleared when full; orders are small). */
 const maxCachedOrders = 10_000;
 
-function toOrder(row: Row): Order {
+export function toOrder(row: Row): Order {
   return create(OrderSchema, {
     id: row.id,
     items: JSON.parse(row.items) as string[],

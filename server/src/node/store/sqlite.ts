@@ -2,8 +2,8 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { NodeSchema, TaskSchema, TaskState, type Node, type Task } from "../../../gen/node/v1/node_pb.js";
-import type { TaskPage, TaskStore } from "./task-store.ts";
+import { NodeSchema, TaskSchema, TaskState, type Node, type Task } from "../../../../gen/node/v1/node_pb.js";
+import type { SyncTaskStore, TaskFilter, TaskPage, TaskStore } from "../task-store.ts";
 
 const finalStates = [TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED];
 
@@ -13,7 +13,7 @@ const finalStates = [TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED]
  * Task message in protobuf binary plus the columns queries filter on; `seq`
  * orders tasks by submission.
  */
-export class SqliteTaskStore implements TaskStore {
+class SqliteTaskDb implements SyncTaskStore {
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync;
   readonly #update: StatementSync;
@@ -73,7 +73,7 @@ export class SqliteTaskStore implements TaskStore {
     return row ? fromBinary(TaskSchema, row.data) : undefined;
   }
 
-  list(filter: { states: TaskState[]; workerId: string; before?: number; limit: number }): TaskPage {
+  list(filter: TaskFilter): TaskPage {
     const rows = this.#list.all(
       JSON.stringify(filter.states),
       filter.workerId,
@@ -102,5 +102,43 @@ export class SqliteTaskStore implements TaskStore {
 
   close(): void {
     if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+/**
+ * TaskStore on node:sqlite in `<dataDir>/nodes.db`. The embedded master uses
+ * the synchronous face (`sync`); the promise methods are the TaskStore
+ * contract shared with PostgreSQL.
+ */
+export class SqliteTaskStore implements TaskStore {
+  readonly sync: SyncTaskStore;
+
+  constructor(dataDir: string) {
+    this.sync = new SqliteTaskDb(dataDir);
+  }
+
+  async insert(task: Task): Promise<void> {
+    this.sync.insert(task);
+  }
+  async update(task: Task): Promise<void> {
+    this.sync.update(task);
+  }
+  async get(id: string): Promise<Task | undefined> {
+    return this.sync.get(id);
+  }
+  async list(filter: TaskFilter): Promise<TaskPage> {
+    return this.sync.list(filter);
+  }
+  async unfinished(): Promise<Task[]> {
+    return this.sync.unfinished();
+  }
+  async putNode(node: Node): Promise<void> {
+    this.sync.putNode(node);
+  }
+  async nodes(): Promise<Node[]> {
+    return this.sync.nodes();
+  }
+  async close(): Promise<void> {
+    this.sync.close();
   }
 }
