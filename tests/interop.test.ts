@@ -240,7 +240,7 @@ const cases: Record<string, (c: Clients) => Promise<void>> = {
     // and the server ended the call (no handler left waiting). Its code may be
     // ok: Node's http2 client half-closes before it sends RST_STREAM, so the
     // implementation can see a normal end of the request stream first.
-    await serverLogged(server, "FullDuplexCall", ["Canceled", "ok"], since);
+    await serverLogged(server, "FullDuplexCall", ["Canceled", "OK"], since);
   },
 
   async custom_metadata({ plain }) {
