@@ -37,7 +37,7 @@ export async function updateTask(c: Queryable, task: Task): Promise<void> {
 /**
  * TaskStore on PostgreSQL (cluster mode): the tables of
  * server/src/db/migrations, shared by every instance. The cluster master
- * (cluster-master.ts) adds the transactional operations (claims, attempts,
+ * (cluster-master.ts, cluster/) adds the transactional operations (claims, attempts,
  * events) on the same rows.
  */
 export class PgTaskStore implements TaskStore {
