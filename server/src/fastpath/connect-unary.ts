@@ -1,18 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { compressionGzip } from "@connectrpc/connect-node";
 import type { Compression } from "@connectrpc/connect/protocol";
-import {
-  codeToHttpStatus,
-  errorToJsonBytes,
-  headerUnaryAcceptEncoding,
-  parseContentType,
-  parseTimeout,
-} from "@connectrpc/connect/protocol-connect";
+import { codeToHttpStatus, errorToJsonBytes, parseContentType, parseTimeout } from "@connectrpc/connect/protocol-connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Readable } from "node:stream";
-import { joined, negotiateCompression } from "./envelope.ts";
+import { joined, negotiateCompression } from "./compression.ts";
 import { FastContext, headersInto } from "./fast-context.ts";
 import type { FastMethod, FastPathOptions } from "./fast-method.ts";
 
@@ -50,12 +43,7 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
     if (headers.origin !== undefined) return undefined;
     const type = parseContentType(headers["content-type"] ?? null);
     if (type === undefined || type.stream) return undefined;
-    const compression = negotiateCompression(
-      compressionGzip,
-      headers["content-encoding"],
-      headers["accept-encoding"],
-      headerUnaryAcceptEncoding,
-    );
+    const compression = negotiateCompression(headers, "content-encoding", "accept-encoding");
     if (compression === undefined) return undefined;
     const version = headers["connect-protocol-version"];
     if (version !== undefined && version !== "1") return undefined;

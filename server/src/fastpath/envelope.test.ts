@@ -4,7 +4,8 @@ import { gzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { encodeEnvelope as connectEncodeEnvelope } from "@connectrpc/connect/protocol";
-import { encodeEnvelope, EnvelopeSplitter, negotiateCompression, parseEnvelope } from "./envelope.ts";
+import { negotiateCompression } from "./compression.ts";
+import { encodeEnvelope, EnvelopeSplitter, parseEnvelope } from "./envelope.ts";
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s));
 const identity = { parse: (b: Uint8Array) => Buffer.from(b).toString(), serialize: (s: string) => bytes(s) };
@@ -68,7 +69,8 @@ test("parseEnvelope: plain synchronously, gzip through connect, compressed witho
 });
 
 test("negotiateCompression: connect's rules over gzip; other encodings are left to connect-node", () => {
-  const n = (enc?: string, accept?: string) => negotiateCompression(compressionGzip, enc, accept, "grpc-accept-encoding");
+  const n = (enc?: string, accept?: string) =>
+    negotiateCompression({ "grpc-encoding": enc, "grpc-accept-encoding": accept }, "grpc-encoding", "grpc-accept-encoding");
   assert.deepEqual(n(), { request: null, response: null, error: undefined });
   assert.equal(n("gzip")?.response, compressionGzip, "a gzip request without an accept header gets gzip back");
   assert.equal(n("identity", "identity,deflate,gzip")?.response, compressionGzip);

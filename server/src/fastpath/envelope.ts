@@ -1,11 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  compressedFlag,
-  compressionNegotiate,
-  envelopeDecompress,
-  type Compression,
-  type Serialization,
-} from "@connectrpc/connect/protocol";
+import { compressedFlag, envelopeDecompress, type Compression, type Serialization } from "@connectrpc/connect/protocol";
 
 /**
  * The fast paths' one frame decoder: splits the DATA chunks of a gRPC request
@@ -120,29 +114,4 @@ export function encodeEnvelope(bytes: Uint8Array, compressed: boolean): Buffer {
   frame.writeUInt32BE(bytes.length, 1);
   frame.set(bytes, 5);
   return frame;
-}
-
-/** The compression the fast paths serve themselves; other encodings are left to connect-node. */
-export type FastCompression = { request: Compression | null; response: Compression | null };
-
-/**
- * connect's negotiation (`compressionNegotiate`, so the fast paths pick what
- * connect-node would, e.g. answer gzip to a gzip request without an accept
- * header) over the one compression the fast paths implement, gzip.
- * Undefined when the request's encoding is not one of them: connect-node,
- * which knows more (brotli) or answers the error, serves it.
- */
-export function negotiateCompression(
-  gzip: Compression,
-  encoding: string | string[] | undefined,
-  accept: string | string[] | undefined,
-  acceptHeaderName: string,
-): FastCompression | undefined {
-  const n = compressionNegotiate([gzip], joined(encoding), joined(accept), acceptHeaderName);
-  return n.error === undefined ? n : undefined;
-}
-
-/** A header value as connect's `Headers.get` returns it. */
-export function joined(v: string | string[] | undefined): string | null {
-  return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
 }

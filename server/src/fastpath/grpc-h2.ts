@@ -1,12 +1,12 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { compressionGzip } from "@connectrpc/connect-node";
 import type { Compression } from "@connectrpc/connect/protocol";
-import { grpcStatusOk, headerAcceptEncoding, parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { grpcStatusOk, parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { newMessageCompression, type MessageCompression } from "../message-compression.ts";
-import { encodeEnvelope, EnvelopeSplitter, joined, negotiateCompression, parseEnvelope } from "./envelope.ts";
+import { joined, negotiateCompression } from "./compression.ts";
+import { encodeEnvelope, EnvelopeSplitter, parseEnvelope } from "./envelope.ts";
 import { FastContext, headersInto } from "./fast-context.ts";
 import { normalize } from "./invoke.ts";
 import type { FastMethod, FastPathOptions } from "./fast-method.ts";
@@ -58,12 +58,7 @@ export function createGrpcStreamHandler(
     if (headers.origin !== undefined) return false;
     const fm = table.get(headers[":path"]!);
     if (fm === undefined) return false;
-    const compression = negotiateCompression(
-      compressionGzip,
-      headers["grpc-encoding"],
-      headers["grpc-accept-encoding"],
-      headerAcceptEncoding,
-    );
+    const compression = negotiateCompression(headers, "grpc-encoding", "grpc-accept-encoding");
     if (compression === undefined) return false;
     const timeout = parseTimeout(joined(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
     if (timeout.error) return false;
@@ -181,44 +176,33 @@ class GrpcCall {
     }
     if (this.#envelope !== undefined && body.bufferedBytes > 0) {
       body.clear();
-      this.#fail(this.#extraMessage());
+      this.#fail(this.#inputError("extra"));
     }
   }
 
-  #extraMessage(): ConnectError {
-    return new ConnectError(
-      `protocol error: received extra input message for ${this.#fm.kind === "unary" ? "unary" : "server-streaming"} method`,
-      Code.Unimplemented,
-    );
+  /** connect's error (UNIMPLEMENTED, as connect-go) when a unary or server-streaming request is not one message. */
+  #inputError(what: "missing" | "extra"): ConnectError {
+    const kind = this.#fm.kind === "unary" ? "unary" : "server-streaming";
+    const error = what === "missing" ? "missing input message" : "received extra input message";
+    return new ConnectError(`protocol error: ${error} for ${kind} method`, Code.Unimplemented);
   }
 
   #onEnd(): void {
     if (this.#done) return;
     const env = this.#envelope;
-    this.#envelope = undefined;
-    const missing = env === undefined && this.#body.bufferedBytes < 5;
-    this.#body.clear();
-    if (env === undefined) {
-      return this.#fail(
-        missing
-          ? new ConnectError(
-              `protocol error: missing input message for ${this.#fm.kind === "unary" ? "unary" : "server-streaming"} method`,
-              Code.Unimplemented,
-            )
-          : new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument),
-      );
+    if (env !== undefined) {
+      this.#run(env).catch((err: unknown) => this.#fail(err));
+    } else if (this.#body.bufferedBytes < 5) {
+      this.#fail(this.#inputError("missing"));
+    } else {
+      this.#fail(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
     }
-    this.#run(env).catch((err: unknown) => this.#fail(err));
   }
 
   async #run(env: Buffer): Promise<void> {
-    const parsed = parseEnvelope(
-      env,
-      this.#fm.serialization.getI(true),
-      this.#requestCompression,
-      this.#opts.readMaxBytes,
-      () => (this.#compression.requestCompressed = true),
-    );
+    const mark = () => (this.#compression.requestCompressed = true);
+    const fm = this.#fm;
+    const parsed = parseEnvelope(env, fm.serialization.getI(true), this.#requestCompression, this.#opts.readMaxBytes, mark);
     const input = parsed instanceof Promise ? await parsed : parsed;
     if (this.#fm.kind === "unary") {
       const out = await this.#fm.invoke(this.#ctx, input);
