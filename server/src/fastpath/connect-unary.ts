@@ -1,6 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
-import { codeToHttpStatus, errorToJsonBytes, parseContentType, parseTimeout } from "@connectrpc/connect/protocol-connect";
+import {
+  codeToHttpStatus,
+  contentTypeUnaryJson,
+  contentTypeUnaryProto,
+  errorToJsonBytes,
+  parseContentType,
+  parseTimeout,
+  protocolVersion,
+} from "@connectrpc/connect/protocol-connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
@@ -46,7 +54,7 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
     const compression = negotiateCompression(headers, "content-encoding", "accept-encoding");
     if (compression === undefined) return undefined;
     const version = headers["connect-protocol-version"];
-    if (version !== undefined && version !== "1") return undefined;
+    if (version !== undefined && version !== protocolVersion) return undefined;
     const timeout = parseTimeout(joined(headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
     if (timeout.error) return undefined;
     return { fm, binary: type.binary, compression, timeoutMs: timeout.timeoutMs };
@@ -145,7 +153,7 @@ function serve(
     headersInto(h, ctx.responseTrailerIfAny, trailerPrefix);
     headersInto(h, error.metadata);
     const body = errorToJsonBytes(error, {});
-    h["content-type"] = "application/json";
+    h["content-type"] = contentTypeUnaryJson;
     h["content-length"] = body.byteLength;
     ex.respond(codeToHttpStatus(error.code), h, body);
   };
@@ -193,7 +201,7 @@ function serve(
       h["content-encoding"] = responseCompression.name;
     }
     if (done) return;
-    h["content-type"] = binary ? "application/proto" : "application/json";
+    h["content-type"] = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
     h["content-length"] = out.byteLength;
     finish();
     ex.respond(200, h, out);

@@ -1,7 +1,7 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
-import { grpcStatusOk, parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { contentTypeProto, grpcStatusOk, parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { newMessageCompression, type MessageCompression } from "../message-compression.ts";
@@ -12,9 +12,10 @@ import { normalize } from "./invoke.ts";
 import type { FastMethod, FastPathOptions } from "./fast-method.ts";
 import { RequestStream } from "./request-stream.ts";
 
-// Matched exactly (not with connect's parseContentType regex): only binary
-// protobuf is served here; application/grpc+json is left to connect-node.
-const contentType = "application/grpc+proto";
+// Request content types matched exactly (not with connect's parseContentType
+// regex): only binary protobuf is served here; application/grpc+json is left
+// to connect-node.
+const contentType = contentTypeProto;
 /** Coalesce streamed messages into writes of about this size (fewer DATA frames and syscalls). */
 const flushBytes = 16 * 1024;
 
