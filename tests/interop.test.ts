@@ -238,9 +238,9 @@ const cases: Record<string, (c: Clients) => Promise<void>> = {
     call.cancel();
     assert.equal((await status).code, grpc.status.CANCELLED);
     // and the server ended the call (no handler left waiting). Its code may be
-    // ok: Node's http2 client half-closes before it sends RST_STREAM, so the
+    // OK: Node's http2 client half-closes before it sends RST_STREAM, so the
     // implementation can see a normal end of the request stream first.
-    await serverLogged(server, "FullDuplexCall", ["Canceled", "ok"], since);
+    await serverLogged(server, "FullDuplexCall", ["Canceled", "OK"], since);
   },
 
   async custom_metadata({ plain }) {
