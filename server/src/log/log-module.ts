@@ -3,6 +3,7 @@ import { LogService } from "../../../gen/log/v1/log_pb.js";
 import type { ServiceModuleFactory } from "../service-module.ts";
 import { openCommitLog } from "./log.ts";
 import { logService } from "./log-service.ts";
+import { segmentsBackend } from "./backend/segments.ts";
 
 /** Hosts log.v1.LogService on the commit log in `<dataDir>/log/`. */
 export const logModule: ServiceModuleFactory = async ({ options, logger }) => {
@@ -18,9 +19,10 @@ export const logModule: ServiceModuleFactory = async ({ options, logger }) => {
     { dir, segments: log.segmentCount, lowestOffset: log.lowestOffset, nextOffset: log.nextOffset, fsync: log.config.fsync },
     "commit log opened",
   );
+  const backend = segmentsBackend(log);
   return {
     services: [LogService],
-    register: (router) => router.service(LogService, logService(log)),
-    close: () => log.close(),
+    register: (router) => router.service(LogService, logService(backend)),
+    close: () => backend.close(),
   };
 };
