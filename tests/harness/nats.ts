@@ -27,8 +27,8 @@ export interface NatsCluster {
   readonly urls: string;
   /** Sends `signal` to node `i`'s process group and waits until it exited. */
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
-  /** Starts node `i` again with its config and store; waits until it sees the meta leader. */
-  restart(i: number): Promise<void>;
+  /** Starts the given stopped nodes again with their config and store; waits until each sees the meta leader. */
+  restart(...indexes: number[]): Promise<void>;
   /** The node ("n2") that the live nodes name as leader of `stream`, or undefined. */
   streamLeader(stream: string): Promise<string | undefined>;
   /** Stops every node (SIGTERM, then SIGKILL) and removes the files. */
@@ -136,11 +136,15 @@ cluster {
     nodes: nodes.map(view),
     urls: nodes.map((n) => `nats://127.0.0.1:${n.clientPort}`).join(","),
     kill: (i, signal = "SIGKILL") => stopGroup(nodes[i]!, signal),
-    async restart(i) {
-      const n = nodes[i]!;
-      if (alive(n)) throw new Error(`${n.name} is running`);
-      launch(n);
-      await eventually(async () => (await metaLeader(n)) !== undefined, 20_000, `${n.name} sees the meta leader again`);
+    async restart(...indexes) {
+      const picked = indexes.map((i) => nodes[i]!);
+      for (const n of picked) {
+        if (alive(n)) throw new Error(`${n.name} is running`);
+        launch(n);
+      }
+      for (const n of picked) {
+        await eventually(async () => (await metaLeader(n)) !== undefined, 30_000, `${n.name} sees the meta leader again`);
+      }
     },
     async streamLeader(stream) {
       const seen = new Set<string>();

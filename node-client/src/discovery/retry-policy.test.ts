@@ -49,7 +49,7 @@ test("a Produce that may have been applied is never retried (no duplicate record
   assert.equal(isIdempotent(produce), false, "Produce appends: not idempotent");
   assert.equal(isIdempotent(LogService.method.produceStream), false);
   // What the JetStream log answers when the publish's ack did not come in time: the record may be stored.
-  const timedOut = new ConnectError('produce failed: the NATS JetStream stream "switchboard-log" did not answer (TIMEOUT)', Code.Unavailable);
+  const timedOut = new ConnectError('produce failed: the NATS JetStream stream "switchboard-log" did not answer in time (last error: TIMEOUT)', Code.Unavailable);
   assert.equal(isRetryable(timedOut, produce), false);
   assert.equal(isRetryable(wrapped(Code.Aborted, nodeError("ECONNRESET")), produce), false, "connection broke mid-call");
   assert.equal(isRetryable(wrapped(Code.Unavailable, nodeError("ECONNREFUSED")), produce), true, "never reached a server");

@@ -41,7 +41,7 @@ export function logService(log: CommitLog, options: LogServiceOptions = {}): Ser
 
   return {
     async produce(req, ctx) {
-      return { offset: BigInt(await append(validate(req.record), ctx.signal)) };
+      return { offset: BigInt(await append(validate(req.record), beforeDeadline(ctx))) };
     },
 
     async consume(req, ctx) {
@@ -66,7 +66,8 @@ export function logService(log: CommitLog, options: LogServiceOptions = {}): Ser
     },
 
     produceStream(reqs, ctx) {
-      return produceStream(reqs, ctx, validate, (value) => append(value, ctx.signal), window);
+      const signal = beforeDeadline(ctx);
+      return produceStream(reqs, ctx, validate, (value) => append(value, signal), window);
     },
 
     async getOffsets(_req, ctx) {
@@ -165,6 +166,17 @@ class Wakeup {
     this.#resolve = null;
     resolve?.();
   }
+}
+
+/**
+ * The call's signal, aborting a little before its deadline (10 %, at most
+ * 250 ms), so a backend that retries (JetStream during a leader election)
+ * still answers UNAVAILABLE in time instead of the client's DEADLINE_EXCEEDED.
+ */
+function beforeDeadline(ctx: HandlerContext): AbortSignal {
+  const left = ctx.timeoutMs();
+  if (left === undefined) return ctx.signal;
+  return AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(0, left - Math.min(250, left / 10)))]);
 }
 
 /** A request's uint64 offset as a number; beyond 2^53 it is out of range anyway. */

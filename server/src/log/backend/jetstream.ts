@@ -235,7 +235,6 @@ export class JetStreamLog implements CommitLog {
         this.#reconnectWaiters.add(done);
         signal?.addEventListener("abort", done, { once: true });
       });
-      signal?.throwIfAborted();
       if (this.#connected) return;
     }
     throw new LogUnavailableError("the commit log is unavailable: no connection to NATS");
@@ -247,19 +246,22 @@ export class JetStreamLog implements CommitLog {
    */
   async #retry<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     const until = Date.now() + this.#retryMs;
+    let last: unknown;
     for (;;) {
       await this.#ready(signal);
       try {
-        return await fn();
+        return await untilAborted(fn(), signal);
       } catch (err) {
         if (err instanceof OffsetOutOfRangeError) throw err;
-        signal?.throwIfAborted();
-        if (Date.now() + retryDelayMs >= until || this.#closed) {
-          throw new LogUnavailableError(`${what} failed: the NATS JetStream stream "${this.streamName}" did not answer (${(err as Error).message})`, {
-            cause: err,
-          });
+        if (!signal?.aborted || last === undefined) last = err;
+        // At the call's deadline (or cancellation) the answer is UNAVAILABLE: the record may or may not be stored.
+        if (signal?.aborted || Date.now() + retryDelayMs >= until || this.#closed) {
+          throw new LogUnavailableError(
+            `${what} failed: the NATS JetStream stream "${this.streamName}" did not answer in time (last error: ${(last as Error).message})`,
+            { cause: last },
+          );
         }
-        await sleep(retryDelayMs, signal);
+        await sleep(retryDelayMs, signal).catch(() => {});
       }
     }
   }
@@ -374,6 +376,18 @@ export class JetStreamLog implements CommitLog {
     for (const w of this.#reconnectWaiters) w();
     await this.#nc.close();
   }
+}
+
+/** `p`, or a rejection as soon as `signal` aborts (the operation itself goes on; its result is dropped). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  p.catch(() => {}); // a late failure after the abort is dropped, not unhandled
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
