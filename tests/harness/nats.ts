@@ -58,8 +58,23 @@ async function jsz(node: NodeState, query = ""): Promise<Record<string, unknown>
 const metaLeader = async (node: NodeState) =>
   ((await jsz(node))?.meta_cluster as { leader?: string } | undefined)?.leader;
 
-/** Starts three nats-servers with JetStream and waits (≤ 20 s) until all name the same meta leader. */
+/**
+ * Starts three nats-servers with JetStream and waits (≤ 20 s) until all name
+ * the same meta leader. A port picked free may be taken by someone else
+ * before the server binds it: then the cluster is started again on new ports
+ * (at most 3 attempts).
+ */
 export async function startNatsCluster(): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce();
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startNatsClusterOnce(): Promise<NatsCluster> {
   const bin = requireProgram("nats-server", "Debian package nats-server");
   const dir = mkdtempSync(path.join(tmpdir(), "switchboard-nats-"));
   const nodes: NodeState[] = [];
