@@ -325,7 +325,8 @@ export class JetStreamLog implements CommitLog {
         consumer = await this.#js.consumers.get(this.streamName, info.name);
         for (;;) {
           const batch = Math.min(this.#batch, end - expected);
-          const msgs = await consumer.fetch({ max_messages: batch, expires: 5000 });
+          const before = expected;
+          const msgs = await consumer.fetch({ max_messages: batch, expires: 3000 });
           const stop = () => msgs.stop();
           signal.addEventListener("abort", stop, { once: true });
           try {
@@ -348,6 +349,12 @@ export class JetStreamLog implements CommitLog {
           }
           signal.throwIfAborted();
           if (expected >= end) return;
+          if (expected === before) {
+            // An empty pull: nothing new, or the consumer is gone (its server died, and a pull to
+            // it just expires). Records the stream has but the consumer did not send mean the latter.
+            const now = await this.offsets(signal);
+            if (now.next > expected) throw new Error(`consumer ${info.name} sent nothing while offset ${expected} exists`);
+          }
         }
       } catch (err) {
         if (err instanceof OffsetOutOfRangeError) throw err;
