@@ -131,8 +131,12 @@ for (const transport of transports) {
       assert.equal(res.order?.destination, "Berlin, DE");
     });
 
-    await t.test("an order is edited on its page (UpdateOrders with one message)", async () => {
+    await t.test("an order is edited on its page (unary UpdateOrder)", async () => {
       const id = `web-${transport}`;
+      const rpcPaths: string[] = [];
+      const onRequest = (req: { url(): string }) => rpcPaths.push(new URL(req.url()).pathname);
+      page.on("request", onRequest);
+      t.after(() => page.off("request", onRequest));
       await page.getByTestId("order-row").filter({ hasText: id }).getByRole("link").click();
       await page.waitForURL(`**/orders/${id}`);
       await page.getByRole("button", { name: "Edit" }).click();
@@ -154,6 +158,8 @@ for (const transport of transports) {
       assert.equal(res.order?.destination, "Hamburg, DE");
       assert.equal(res.order?.priceCents, 5900n);
       assert.deepEqual(res.order?.items, ["Mechanical keyboard", "Mouse"]);
+      const updates = rpcPaths.filter((p) => p.startsWith("/order.v1.OrderService/Update"));
+      assert.deepEqual(updates, ["/order.v1.OrderService/UpdateOrder", "/order.v1.OrderService/UpdateOrder"], "the rejected and the accepted save");
     });
 
     await t.test(`every call used ${transport}`, () => {

@@ -93,8 +93,8 @@ export function OrderDetailPage({ id }: { id: string }) {
       </Panel>
       {editing ? (
         <p className="footnote">
-          Saving sends the order with <code>UpdateOrders</code> — a client-streaming RPC, called with a single message
-          (browsers cannot stream a request body).
+          Saving replaces the order with <code>UpdateOrder</code> (unary; <code>PATCH /v1/orders/{"{order.id}"}</code> over
+          REST).
         </p>
       ) : null}
     </div>
