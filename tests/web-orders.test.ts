@@ -4,6 +4,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser } from "playwright-core";
 import { OrderService } from "../gen/order/v1/order_pb.js";
+import { eventually } from "./harness/eventually.ts";
 import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "./harness/browser.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
@@ -147,6 +148,12 @@ for (const transport of transports) {
       await form.getByLabel("Destination").fill("");
       await form.getByRole("button", { name: "Save changes" }).click();
       assert.match(await page.locator("#order-destination-error").innerText(), /is required/);
+      // Unary over Connect: the rejection is an HTTP 400, which Chromium logs.
+      if (transport === "connect") {
+        const rejected = /status of 400 .*\/UpdateOrder\)/;
+        await eventually(() => w.problems.some((p) => rejected.test(p)), 10_000, "the logged 400 of UpdateOrder");
+        assert.equal(w.allow(rejected), 1);
+      }
       await w.screenshot(`order-edit-${transport}`);
       await form.getByLabel("Destination").fill("Hamburg, DE");
       await form.getByLabel("Price (USD)").fill("59");
