@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Backoff, backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { Backoff, backoffDelay, backoffFactory, type BackoffOptions } from "./backoff.ts";
 
 test("Backoff: the delays of successive retries", async (t) => {
   const cases: Array<{ name: string; options: BackoffOptions; want: number[] }> = [
@@ -60,4 +60,15 @@ test("backoffDelay: the delay of retry n for a stateless caller", () => {
   for (const [attempt, random, want] of table) {
     assert.equal(backoffDelay(attempt, { initialMs: 100, maxMs: 1000, random: () => random }), want, `attempt ${attempt}, random ${random}`);
   }
+});
+
+test("backoffFactory: the same curve as a cockatiel back-off factory", () => {
+  const factory = backoffFactory({ initialMs: 100, maxMs: 300, jitter: "none" });
+  let b = factory.next(undefined);
+  const got = [b.duration];
+  for (let i = 0; i < 3; i++) {
+    b = b.next(undefined);
+    got.push(b.duration);
+  }
+  assert.deepEqual(got, [100, 200, 300, 300]);
 });

@@ -1,4 +1,4 @@
-import { ExponentialBackoff, noJitterGenerator, type GeneratorFn, type IBackoff } from "cockatiel";
+import { ExponentialBackoff, noJitterGenerator, type GeneratorFn, type IBackoff, type IBackoffFactory } from "cockatiel";
 
 /**
  * The one retry back-off policy of Switchboard: worker reconnect, etcd
@@ -28,6 +28,11 @@ function factory(options: BackoffOptions): ExponentialBackoff<number> {
     return [half ? Math.round(ceiling / 2 + random() * (ceiling / 2)) : ceiling, next];
   };
   return new ExponentialBackoff({ generator, initialDelay: options.initialMs ?? 100, maxDelay: options.maxMs ?? 2000 });
+}
+
+/** The policy as a cockatiel back-off factory, for libraries that take one (etcd3's `watchBackoff`). */
+export function backoffFactory(options: BackoffOptions = {}): IBackoffFactory<unknown> {
+  return factory(options);
 }
 
 /**
