@@ -93,8 +93,7 @@ export function OrderDetailPage({ id }: { id: string }) {
       </Panel>
       {editing ? (
         <p className="footnote">
-          Saving replaces the order with <code>UpdateOrder</code> (unary; <code>PATCH /v1/orders/{"{order.id}"}</code> over
-          REST).
+          Saving replaces the whole order with one unary <code>UpdateOrder</code> call.
         </p>
       ) : null}
     </div>
