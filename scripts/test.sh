@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "system packages (etcd, chromium, h2load, curl, prometheus, postgresql)"
+step "system packages (etcd, chromium, h2load, curl, prometheus, postgresql, nats-server)"
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v etcdctl >/dev/null || need+=(etcd-client)
@@ -22,6 +22,7 @@ command -v openssl >/dev/null || need+=(openssl) # TLS tests make throwaway cert
 prometheus_before="$(pgrep -u prometheus -x prometheus 2>/dev/null || true)"
 # PostgreSQL 15 for the cluster-mode tests (tests/harness/postgres.ts runs it as `postgres`).
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
+command -v nats-server >/dev/null || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""
@@ -40,7 +41,7 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
   done
 fi
-for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl script prometheus openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb; do
+for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl script prometheus openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb nats-server; do
   command -v "$p" >/dev/null || { echo "FATAL: $p still missing" >&2; exit 1; }
 done
 

@@ -1,11 +1,15 @@
 // `switchboard log …` as subprocesses against a real server: produce from
 // arguments and stdin, consume, offsets, tail, tail --follow fed by another
-// process, deadline, and Ctrl-C on a follow.
+// process, deadline, Ctrl-C on a follow, and a follow that outlives server restarts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { jsonLines, runCli, spawnCli } from "./harness/cli.ts";
+import { eventually } from "./harness/eventually.ts";
 import { startServerProcess } from "./harness/server-process.ts";
 
 interface RecordJson {
@@ -119,4 +123,45 @@ test("switchboard log", async (t) => {
     assert.match(r.stderr, /^error: DEADLINE_EXCEEDED: /m);
     assert.equal(r.stdout.split("\n").filter(Boolean).length, 11, "the existing records came first");
   });
+});
+
+test("log tail --follow reconnects with back-off when the server restarts, resuming after the last record", async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "switchboard-follow-"));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  let server = await startServerProcess({ args: ["--no-request-log"], dataDir });
+  t.after(() => server.cleanup());
+  const port = server.port;
+  const S = ["--server", server.url];
+  assert.equal((await runCli(["log", "produce", "r0", "r1", ...S])).code, 0);
+
+  const tail = spawnCli(["log", "tail", "--follow", "--json", ...S]);
+  t.after(() => tail.kill("SIGKILL"));
+  let stderr = "";
+  tail.stderr!.on("data", (d) => (stderr += String(d)));
+  const lines = createInterface({ input: tail.stdout! })[Symbol.asyncIterator]();
+  const nextRecord = async () => {
+    const line = await Promise.race([
+      lines.next(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no record within 20 s; stderr: ${stderr}`)), 20_000).unref()),
+    ]);
+    return JSON.parse(String(line.value)) as RecordJson;
+  };
+  assert.deepEqual([(await nextRecord()).offset, (await nextRecord()).offset], ["0", "1"]);
+
+  // A crash (SIGKILL) and a graceful stop (SIGTERM): the follow outlives both.
+  for (const [i, signal] of (["SIGKILL", "SIGTERM"] as const).entries()) {
+    await server.stop(signal);
+    await eventually(() => /connection lost/.test(stderr), 15_000, `the follow noticed the ${signal}`);
+    server = await startServerProcess({ args: ["--no-request-log"], dataDir, port });
+    const produced = await runCli(["log", "produce", `after ${signal}`, ...S]);
+    assert.equal(produced.code, 0, produced.stderr);
+    // The next record, exactly once: nothing repeated from before the restart.
+    assert.deepEqual(await nextRecord(), { value: b64(`after ${signal}`), offset: String(2 + i) });
+    assert.equal(stderr.split("reconnected").length - 1, i + 1, stderr);
+    stderr = stderr.replace(/connection lost/g, "connection-lost-seen");
+  }
+  assert.equal(tail.exitCode, null, "still following");
+  const exited = once(tail, "exit");
+  tail.kill("SIGINT");
+  assert.equal(((await exited) as [number | null])[0], 130);
 });

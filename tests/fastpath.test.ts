@@ -85,10 +85,47 @@ async function both(p: string, body: Uint8Array, headers: Record<string, string>
   return { a, b };
 }
 
+/**
+ * The response headers or trailers both paths must agree on: all but those
+ * that legitimately differ per server or per path (date; Vary, which the
+ * stock path's CORS middleware adds, with Access-Control-*) and grpc-message, which callers compare
+ * (or not) separately.
+ */
+function comparable(h: Record<string, unknown>, compareMessage: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (k === "date" || k === "vary" || k.startsWith("access-control-")) continue;
+    if (!compareMessage && k === "grpc-message") continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Same status, headers, trailers and messages. An upgrade of @connectrpc/*
+ * that changes what the stock path sends makes this fail, so the fast path
+ * (which reuses connect's protocol helpers) is checked against it.
+ */
 function sameGrpcOutcome(a: RawResponse, b: RawResponse, compareMessage = true): void {
   assert.equal(a.headers[":status"], b.headers[":status"]);
   assert.equal(a.grpcStatus, b.grpcStatus, `fast: ${a.grpcMessage} / stock: ${b.grpcMessage}`);
   if (compareMessage) assert.equal(a.grpcMessage, b.grpcMessage);
+  // The fast path answers an error before any message trailers-only (status
+  // in the one HEADERS frame, as gRPC servers do); connect-node sends empty
+  // headers, then trailers. Then the fields are compared together, but for
+  // grpc-encoding, which a trailers-only answer has no message to announce for.
+  const trailersOnly = (r: RawResponse) => r.headers["grpc-status"] !== undefined;
+  if (trailersOnly(a) || trailersOnly(b)) {
+    const all = (r: RawResponse) => {
+      const f = comparable({ ...r.headers, ...r.trailers }, compareMessage);
+      delete f["grpc-encoding"];
+      return f;
+    };
+    assert.deepEqual(all(a), all(b), "headers and trailers");
+  } else {
+    assert.deepEqual(comparable(a.headers, compareMessage), comparable(b.headers, compareMessage), "headers");
+    assert.deepEqual(comparable(a.trailers, compareMessage), comparable(b.trailers, compareMessage), "trailers");
+  }
   assert.deepEqual(envelopes(a.body), envelopes(b.body));
 }
 
@@ -157,6 +194,30 @@ describe("gRPC over h2c: fast path = connect-node", () => {
     assert.equal(a.headers["grpc-encoding"], "gzip");
     assert.equal(a.body[0], 1, "compressed flag set");
     assert.equal(fromBinary(GetOrderResponseSchema, envelopes(a.body)[0]!).order?.description.length, 900);
+  });
+
+  test("a client accepting gzip (as grpc-js does) gets the same headers for a small, uncompressed response", async () => {
+    const { a, b } = await both(getOrder, grpcFrame(getReq("102")), { "grpc-accept-encoding": "identity,deflate,gzip" });
+    sameGrpcOutcome(a, b);
+    assert.equal(a.headers["grpc-encoding"], "gzip", "the negotiated encoding is announced");
+    assert.equal(a.body[0], 0, "below 1 KiB: not compressed");
+  });
+
+  test("a gzip request without grpc-accept-encoding gets a gzip response (connect's negotiation)", async () => {
+    const frame = grpcFrame(gzipSync(getReq("big")));
+    frame[0] = 1;
+    const { a, b } = await both(getOrder, frame, { "grpc-encoding": "gzip" });
+    sameGrpcOutcome(a, b);
+    assert.equal(a.headers["grpc-encoding"], "gzip");
+    assert.equal(a.body[0], 1, "compressed flag set");
+  });
+
+  test("an error after a gzip request: same status fields", async () => {
+    const frame = grpcFrame(gzipSync(getReq("nope")));
+    frame[0] = 1;
+    const { a, b } = await both(getOrder, frame, { "grpc-encoding": "gzip", "grpc-accept-encoding": "gzip" });
+    sameGrpcOutcome(a, b);
+    assert.equal(a.grpcStatus, 5);
   });
 
   test("missing, extra and truncated envelopes", async () => {
@@ -322,6 +383,13 @@ function http1(url: string, p: string, body: Buffer, headers: Record<string, str
   });
 }
 
+/** The Connect unary response headers both paths must agree on (see `comparable`; connection management aside). */
+function connectHeaders(h: Record<string, unknown>): Record<string, unknown> {
+  const out = comparable(h, true);
+  for (const k of ["connection", "keep-alive", "transfer-encoding"]) delete out[k];
+  return out;
+}
+
 describe("Connect unary over HTTP/1.1 and h2c: fast path = connect-node", () => {
   const cases: Array<{ name: string; body: Buffer; headers: Record<string, string>; status: number; check?: (body: Buffer, h: Record<string, unknown>) => void }> = [
     {
@@ -365,6 +433,16 @@ describe("Connect unary over HTTP/1.1 and h2c: fast path = connect-node", () => 
       },
     },
     {
+      name: "gzip request for a large message, no accept-encoding: gzip response (connect's negotiation)",
+      body: gzipSync('{"id":"big"}'),
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      status: 200,
+      check: (b, h) => {
+        assert.equal(h["content-encoding"], "gzip");
+        assert.equal(JSON.parse(gunzipSync(b).toString()).order.description.length, 900);
+      },
+    },
+    {
       name: "oversized body",
       body: Buffer.from(JSON.stringify({ id: "x".repeat(maxBytes) })),
       headers: { "content-type": "application/json" },
@@ -384,6 +462,7 @@ describe("Connect unary over HTTP/1.1 and h2c: fast path = connect-node", () => 
         assert.equal(b.status, c.status, b.body.toString());
         assert.equal(a.headers.vary, undefined, "fast path answered");
         assert.equal(a.headers["content-type"], b.headers["content-type"]);
+        assert.deepEqual(connectHeaders(a.headers), connectHeaders(b.headers), "headers");
         const plain = (r: typeof a) => (r.headers["content-encoding"] === "gzip" ? gunzipSync(r.body) : r.body);
         if (a.headers["content-type"] === "application/json") {
           assert.deepEqual(JSON.parse(plain(a).toString()), JSON.parse(plain(b).toString()));

@@ -45,7 +45,7 @@ describe("reflection through buf curl", () => {
     });
   }
 
-  test("--list-methods shows the five OrderService RPCs", async () => {
+  test("--list-methods shows the six OrderService RPCs", async () => {
     const r = await buf(["curl", ...grpcFlags(), "--list-methods", server.url]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split("\n").filter((l) => l.startsWith("order.")).sort(), [
@@ -53,6 +53,7 @@ describe("reflection through buf curl", () => {
       "order.v1.OrderService/GetOrder",
       "order.v1.OrderService/ProcessOrders",
       "order.v1.OrderService/SearchOrders",
+      "order.v1.OrderService/UpdateOrder",
       "order.v1.OrderService/UpdateOrders",
     ]);
   });
@@ -109,6 +110,7 @@ describe("reflection, describe-like (file containing symbol)", () => {
           ["AddOrder", ".order.v1.AddOrderRequest", ".order.v1.AddOrderResponse", false, false],
           ["GetOrder", ".order.v1.GetOrderRequest", ".order.v1.GetOrderResponse", false, false],
           ["SearchOrders", ".order.v1.SearchOrdersRequest", ".order.v1.SearchOrdersResponse", false, true],
+          ["UpdateOrder", ".order.v1.UpdateOrderRequest", ".order.v1.UpdateOrderResponse", false, false],
           ["UpdateOrders", ".order.v1.UpdateOrdersRequest", ".order.v1.UpdateOrdersResponse", true, false],
           ["ProcessOrders", ".order.v1.ProcessOrdersRequest", ".order.v1.ProcessOrdersResponse", true, true],
         ],
@@ -116,6 +118,10 @@ describe("reflection, describe-like (file containing symbol)", () => {
       assert.equal(
         svc.method.find((m) => m.name === "GetOrder")!.options?.idempotencyLevel,
         MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
+      );
+      assert.equal(
+        svc.method.find((m) => m.name === "UpdateOrder")!.options?.idempotencyLevel,
+        MethodOptions_IdempotencyLevel.IDEMPOTENT,
       );
       const missing = answers[3]!;
       assert.equal(missing.case, "errorResponse");

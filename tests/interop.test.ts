@@ -238,7 +238,7 @@ const cases: Record<string, (c: Clients) => Promise<void>> = {
     call.cancel();
     assert.equal((await status).code, grpc.status.CANCELLED);
     // and the server ended the call (no handler left waiting). Its code may be
-    // ok: Node's http2 client half-closes before it sends RST_STREAM, so the
+    // OK: Node's http2 client half-closes before it sends RST_STREAM, so the
     // implementation can see a normal end of the request stream first.
     await serverLogged(server, "FullDuplexCall", ["Canceled", "OK"], since);
   },

@@ -103,6 +103,36 @@ for (const [row, tc] of transportMatrix.entries()) {
       assert.deepEqual(mineFound, [mine(1)]);
     });
 
+    test("UpdateOrder replaces one order and returns it; GetOrder then sees it", async () => {
+      await client.addOrder({ order: { id: mine(5), items: ["Old"], description: "old", destination: "Old Town", priceCents: 1n } });
+      const next = create(OrderSchema, { id: mine(5), items: ["New", item], description: "", destination: "Reno, NV", priceCents: 250n });
+      const res = await client.updateOrder({ order: next });
+      assert.deepEqual(res.order, next);
+      assert.deepEqual((await client.getOrder({ id: mine(5) })).order, next, "every field replaced, the description cleared");
+    });
+
+    test("UpdateOrder: unknown id → NOT_FOUND naming it; invalid → INVALID_ARGUMENT with AddOrder's violations; nothing changes", async () => {
+      const missing = await callError(client.updateOrder({ order: { id: `ghost-${row}`, items: ["x"], destination: "y" } }));
+      assert.equal(missing.code, Code.NotFound);
+      assert.match(missing.rawMessage, new RegExp(`"ghost-${row}"`));
+      await assert.rejects(client.getOrder({ id: `ghost-${row}` }), (e: ConnectError) => e.code === Code.NotFound, "not created");
+      await client.addOrder({ order: { id: mine(6), items: ["Keep"], destination: "Here", priceCents: 7n } });
+      const bad = await callError(client.updateOrder({ order: { id: mine(6), items: [], destination: "", priceCents: -1n } }));
+      assert.equal(bad.code, Code.InvalidArgument);
+      assert.deepEqual(
+        fieldViolations(bad).map((v) => [v.field, v.reason]),
+        [
+          ["order.items", "REQUIRED"],
+          ["order.destination", "REQUIRED"],
+          ["order.price_cents", "OUT_OF_RANGE"],
+        ],
+      );
+      const none = await callError(client.updateOrder({}));
+      assert.equal(none.code, Code.InvalidArgument);
+      assert.deepEqual(fieldViolations(none).map((v) => [v.field, v.reason]), [["order", "REQUIRED"]]);
+      assert.deepEqual((await client.getOrder({ id: mine(6) })).order?.items, ["Keep"]);
+    });
+
     // Client streaming works over HTTP/1.1 too (the request body is streamed,
     // the response comes after it), so every row runs it.
     test("UpdateOrders replaces the streamed orders and returns their ids", async () => {

@@ -70,6 +70,37 @@ test("POST /v1/orders (body: order) → gRPC GetOrder; gRPC AddOrder → GET /v1
   assertStatus(dup, 409, 6);
 });
 
+test("PATCH /v1/orders/{order.id} (body: order) → UpdateOrder: replaces the order, 404 unknown, 400 with violations", async () => {
+  await client(OrderService).addOrder({ order: { id: "rest-upd", items: ["Chair"], description: "old", priceCents: 100n, destination: "Oslo" } });
+  // The id comes from the path; the body is the whole new order.
+  const updated = await call("PATCH", "/v1/orders/rest-upd", { items: ["Chair", "Cushion"], priceCents: "150", destination: "Bergen" });
+  assert.equal(updated.status, 200, JSON.stringify(updated.json));
+  assert.deepEqual(updated.json?.order, { id: "rest-upd", items: ["Chair", "Cushion"], description: "", priceCents: "150", destination: "Bergen" });
+  const { order } = await client(OrderService).getOrder({ id: "rest-upd" });
+  assert.deepEqual([order?.items, order?.priceCents, order?.destination, order?.description], [["Chair", "Cushion"], 150n, "Bergen", ""]);
+
+  // The path wins over an id in the body.
+  const pathWins = await call("PATCH", "/v1/orders/rest-upd", { id: "other-id", items: ["Table"], destination: "Bergen" });
+  assert.equal(pathWins.status, 200, JSON.stringify(pathWins.json));
+  assert.equal(pathWins.json?.order.id, "rest-upd");
+  assertStatus(await call("GET", "/v1/orders/other-id"), 404, 5);
+
+  const missing = await call("PATCH", "/v1/orders/rest-no-such", { items: ["x"], destination: "y" });
+  assertStatus(missing, 404, 5);
+  assert.match(missing.json!.message, /"rest-no-such"/);
+
+  const invalid = await call("PATCH", "/v1/orders/rest-upd", { items: [], priceCents: "-5" });
+  assertStatus(invalid, 400, 3);
+  const [detail] = invalid.json!.details;
+  assert.equal(detail["@type"], "type.googleapis.com/google.rpc.BadRequest");
+  assert.deepEqual(
+    detail.fieldViolations.map((v: { field: string }) => v.field),
+    ["order.items", "order.destination", "order.price_cents"],
+  );
+  assertStatus(await call("PATCH", "/v1/orders/has%20space", { items: ["x"], destination: "y" }), 400, 3);
+  assert.deepEqual((await client(OrderService).getOrder({ id: "rest-upd" })).order?.items, ["Table"], "unchanged by the rejected calls");
+});
+
 test("bad bodies → 400 with google.rpc.BadRequest field violations; too big → 413", async () => {
   const invalid = await call("POST", "/v1/orders", { id: "rest-bad", items: [] });
   assertStatus(invalid, 400, 3);
@@ -101,7 +132,7 @@ test("unknown REST paths → 404, a known path with another method → 405; meth
   assertStatus(await call("GET", "/v1/nope"), 404, 5);
   const wrongMethod = await call("DELETE", "/v1/orders/102");
   assertStatus(wrongMethod, 405, 12);
-  assert.equal(wrongMethod.headers.get("allow"), "GET");
+  assert.equal(wrongMethod.headers.get("allow"), "GET, PATCH");
   assertStatus(await call("POST", "/v1/orders:update", {}), 404, 5);
   assertStatus(await call("GET", "/v1/log/records/not-a-number"), 400, 3);
 });
@@ -325,6 +356,7 @@ test("/openapi.json is a valid OpenAPI 3 document of exactly the REST rules", as
     "GET /v1/tasks/{task_id}",
     "GET /v1/tasks/{task_id}:watch",
     "GET /v1/tasks:watch",
+    "PATCH /v1/orders/{order.id}",
     "POST /v1/log/records",
     "POST /v1/orders",
     "POST /v1/tasks",

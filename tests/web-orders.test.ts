@@ -4,6 +4,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser } from "playwright-core";
 import { OrderService } from "../gen/order/v1/order_pb.js";
+import { eventually } from "./harness/eventually.ts";
 import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "./harness/browser.ts";
 import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
@@ -131,8 +132,12 @@ for (const transport of transports) {
       assert.equal(res.order?.destination, "Berlin, DE");
     });
 
-    await t.test("an order is edited on its page (UpdateOrders with one message)", async () => {
+    await t.test("an order is edited on its page (unary UpdateOrder)", async () => {
       const id = `web-${transport}`;
+      const rpcPaths: string[] = [];
+      const onRequest = (req: { url(): string }) => rpcPaths.push(new URL(req.url()).pathname);
+      page.on("request", onRequest);
+      t.after(() => page.off("request", onRequest));
       await page.getByTestId("order-row").filter({ hasText: id }).getByRole("link").click();
       await page.waitForURL(`**/orders/${id}`);
       await page.getByRole("button", { name: "Edit" }).click();
@@ -143,6 +148,12 @@ for (const transport of transports) {
       await form.getByLabel("Destination").fill("");
       await form.getByRole("button", { name: "Save changes" }).click();
       assert.match(await page.locator("#order-destination-error").innerText(), /is required/);
+      // Unary over Connect: the rejection is an HTTP 400, which Chromium logs.
+      if (transport === "connect") {
+        const rejected = /status of 400 .*\/UpdateOrder\)/;
+        await eventually(() => w.problems.some((p) => rejected.test(p)), 10_000, "the logged 400 of UpdateOrder");
+        assert.equal(w.allow(rejected), 1);
+      }
       await w.screenshot(`order-edit-${transport}`);
       await form.getByLabel("Destination").fill("Hamburg, DE");
       await form.getByLabel("Price (USD)").fill("59");
@@ -154,6 +165,8 @@ for (const transport of transports) {
       assert.equal(res.order?.destination, "Hamburg, DE");
       assert.equal(res.order?.priceCents, 5900n);
       assert.deepEqual(res.order?.items, ["Mechanical keyboard", "Mouse"]);
+      const updates = rpcPaths.filter((p) => p.startsWith("/order.v1.OrderService/Update"));
+      assert.deepEqual(updates, ["/order.v1.OrderService/UpdateOrder", "/order.v1.OrderService/UpdateOrder"], "the rejected and the accepted save");
     });
 
     await t.test(`every call used ${transport}`, () => {

@@ -4,6 +4,19 @@ import path from "node:path";
 import { parseDurationMs, type LogConfig } from "./log/config.ts";
 import { parseFsyncPolicy } from "./log/durability.ts";
 import { defaultConnectionTimeouts, type ConnectionTimeouts } from "./http/connection-timeouts.ts";
+import type { NatsAuth } from "./log/backend/jetstream.ts";
+
+/** `--nats`: the commit log lives in a NATS JetStream stream shared by every instance. */
+export interface NatsLogOptions {
+  /** NATS URLs (`--nats` or $NATS_URL). */
+  servers: string[];
+  /** Token (`--nats-token-file`, $NATS_TOKEN), user/password ($NATS_USER, $NATS_PASSWORD) or creds (`--nats-creds`). */
+  auth?: NatsAuth;
+  /** `--log-stream`; default "switchboard-log". */
+  stream?: string;
+  /** `--log-replicas`; default 3 when the NATS cluster has ≥ 3 servers, else 1. */
+  replicas?: number;
+}
 
 /** The services a process can host (`--services`). */
 export const serviceNames = ["order", "log", "node"] as const;
@@ -87,6 +100,8 @@ export interface ServerOptions {
   taskRetries: number;
   /** LogService commit log (`--log-*` flags); defaults in server/src/log/config.ts. */
   commitLog: Partial<LogConfig>;
+  /** Keep the commit log in NATS JetStream instead of `<dataDir>/log` (`--nats`); unset → embedded. */
+  nats?: NatsLogOptions;
   /** etcd endpoints to register in (`--etcd` or $ETCD_ENDPOINTS); unset → no registration. */
   etcd?: string[];
   /** "host:port" clients should dial; default the bound host:port (127.0.0.1 for localhost). */
@@ -178,6 +193,11 @@ export const usage = `Usage: switchboard-server [options]
   --log-max-record-bytes N    log: largest record value; bigger → RESOURCE_EXHAUSTED (default 1048576)
   --log-retention-bytes N     log: remove oldest segments while the log is bigger (default 0 = off)
   --log-retention-age DUR     log: remove segments last written longer ago, e.g. 7d, 12h (default off)
+  --nats URLS              log: keep the log in NATS JetStream, comma-separated URLs (or $NATS_URL)
+  --nats-token-file FILE   log: NATS token from a file (or $NATS_TOKEN; $NATS_USER + $NATS_PASSWORD)
+  --nats-creds FILE        log: NATS credentials file (JWT + nkey)
+  --log-stream NAME        log: JetStream stream name (default switchboard-log)
+  --log-replicas N         log: stream replicas (default 3 when NATS has >= 3 servers, else 1)
   --etcd URLS              etcd endpoints to register in, comma-separated (or $ETCD_ENDPOINTS)
   --advertise HOST:PORT    address clients should dial (default the bound host:port)
   --registry-prefix P      etcd key prefix (default switchboard/services)
@@ -239,6 +259,11 @@ export async function parseServerArgs(
       "log-max-record-bytes": { type: "string" },
       "log-retention-bytes": { type: "string" },
       "log-retention-age": { type: "string" },
+      nats: { type: "string" },
+      "nats-token-file": { type: "string" },
+      "nats-creds": { type: "string" },
+      "log-stream": { type: "string" },
+      "log-replicas": { type: "string" },
       etcd: { type: "string" },
       advertise: { type: "string" },
       "registry-prefix": { type: "string" },
@@ -359,6 +384,8 @@ export async function parseServerArgs(
     commitLog.retentionAgeMs = parseDurationMs("--log-retention-age", values["log-retention-age"]);
   }
   if (Object.keys(commitLog).length > 0) opts.commitLog = commitLog;
+  const nats = await parseNatsOptions(values, env);
+  if (nats !== undefined) opts.nats = nats;
   const tokenFile = values["auth-token-file"];
   const token = values["auth-token"] ?? env.AUTH_TOKEN;
   if (tokenFile !== undefined) {
@@ -368,6 +395,39 @@ export async function parseServerArgs(
     opts.authToken = token;
   }
   return opts;
+}
+
+async function parseNatsOptions(
+  values: Record<string, string | boolean | string[] | undefined>,
+  env: NodeJS.ProcessEnv,
+): Promise<NatsLogOptions | undefined> {
+  const str = (k: string) => values[k] as string | undefined;
+  const list = str("nats") ?? env.NATS_URL;
+  const natsOnly = ["nats-token-file", "nats-creds", "log-stream", "log-replicas"].filter((k) => str(k) !== undefined);
+  if (list === undefined || list.trim() === "") {
+    if (natsOnly.length > 0) throw new Error(`--${natsOnly[0]} needs --nats (or $NATS_URL)`);
+    return undefined;
+  }
+  const servers = list.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const s of servers) {
+    if (!/^(nats|tls):\/\/[^/\s]+\/?$/.test(s)) throw new Error(`--nats: "${s.replace(/\/\/[^@/]*@/, "//***@")}" is not a URL like nats://127.0.0.1:4222`);
+  }
+  const nats: NatsLogOptions = { servers };
+  const { readFile } = await import("node:fs/promises");
+  if (str("nats-creds") !== undefined) nats.auth = { creds: await readFile(str("nats-creds")!) };
+  else if (str("nats-token-file") !== undefined) nats.auth = { token: (await readFile(str("nats-token-file")!, "utf8")).trim() };
+  else if (env.NATS_TOKEN) nats.auth = { token: env.NATS_TOKEN };
+  else if (env.NATS_USER) nats.auth = { user: env.NATS_USER, ...(env.NATS_PASSWORD !== undefined ? { pass: env.NATS_PASSWORD } : {}) };
+  const stream = str("log-stream");
+  if (stream !== undefined) {
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(stream)) throw new Error(`--log-stream must be letters, digits, - or _, got "${stream}"`);
+    nats.stream = stream;
+  }
+  if (str("log-replicas") !== undefined) {
+    nats.replicas = parseNumber("--log-replicas", str("log-replicas")!);
+    if (nats.replicas < 1 || nats.replicas > 5) throw new Error("--log-replicas must be 1 to 5");
+  }
+  return nats;
 }
 
 function parseNumber(flag: string, value: string): number {

@@ -216,6 +216,46 @@ export declare type SearchOrdersResponse = Message<"order.v1.SearchOrdersRespons
 export declare const SearchOrdersResponseSchema: GenMessage<SearchOrdersResponse>;
 
 /**
+ * UpdateOrderRequest carries the new version of an order.
+ *
+ * @generated from message order.v1.UpdateOrderRequest
+ */
+export declare type UpdateOrderRequest = Message<"order.v1.UpdateOrderRequest"> & {
+  /**
+   * The new version of an existing order; its id names the order to replace.
+   *
+   * @generated from field: order.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message order.v1.UpdateOrderRequest.
+ * Use `create(UpdateOrderRequestSchema)` to create a new message.
+ */
+export declare const UpdateOrderRequestSchema: GenMessage<UpdateOrderRequest>;
+
+/**
+ * UpdateOrderResponse carries the order as stored.
+ *
+ * @generated from message order.v1.UpdateOrderResponse
+ */
+export declare type UpdateOrderResponse = Message<"order.v1.UpdateOrderResponse"> & {
+  /**
+   * The updated order.
+   *
+   * @generated from field: order.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message order.v1.UpdateOrderResponse.
+ * Use `create(UpdateOrderResponseSchema)` to create a new message.
+ */
+export declare const UpdateOrderResponseSchema: GenMessage<UpdateOrderResponse>;
+
+/**
  * UpdateOrdersRequest carries one order to replace.
  *
  * @generated from message order.v1.UpdateOrdersRequest
@@ -333,6 +373,20 @@ export declare const OrderService: GenService<{
     methodKind: "server_streaming";
     input: typeof SearchOrdersRequestSchema;
     output: typeof SearchOrdersResponseSchema;
+  },
+  /**
+   * UpdateOrder replaces one existing order, matched by its id.
+   * It returns the order as stored. Invalid orders fail with INVALID_ARGUMENT and
+   * google.rpc.BadRequest details, like AddOrder; an unknown id fails with
+   * NOT_FOUND. Over REST the id comes from the path and the body is the whole
+   * new order (every field is replaced, there is no field mask).
+   *
+   * @generated from rpc order.v1.OrderService.UpdateOrder
+   */
+  updateOrder: {
+    methodKind: "unary";
+    input: typeof UpdateOrderRequestSchema;
+    output: typeof UpdateOrderResponseSchema;
   },
   /**
    * UpdateOrders replaces each streamed order (matched by id) and returns the

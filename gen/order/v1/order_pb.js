@@ -12,7 +12,7 @@ import { file_google_api_annotations } from "../../google/api/annotations_pb.js"
  * Describes the file order/v1/order.proto.
  */
 export const file_order_v1_order = /*@__PURE__*/
-  fileDesc("ChRvcmRlci92MS9vcmRlci5wcm90bxIIb3JkZXIudjEiYQoFT3JkZXISCgoCaWQYASABKAkSDQoFaXRlbXMYAiADKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEwoLcHJpY2VfY2VudHMYBCABKAMSEwoLZGVzdGluYXRpb24YBSABKAkiTwoQQ29tYmluZWRTaGlwbWVudBIKCgJpZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSHwoGb3JkZXJzGAMgAygLMg8ub3JkZXIudjEuT3JkZXIiMQoPQWRkT3JkZXJSZXF1ZXN0Eh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiHgoQQWRkT3JkZXJSZXNwb25zZRIKCgJpZBgBIAEoCSIdCg9HZXRPcmRlclJlcXVlc3QSCgoCaWQYASABKAkiMgoQR2V0T3JkZXJSZXNwb25zZRIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIiQKE1NlYXJjaE9yZGVyc1JlcXVlc3QSDQoFcXVlcnkYASABKAkiNgoUU2VhcmNoT3JkZXJzUmVzcG9uc2USHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlciI1ChNVcGRhdGVPcmRlcnNSZXF1ZXN0Eh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiIwoUVXBkYXRlT3JkZXJzUmVzcG9uc2USCwoDaWRzGAEgAygJIigKFFByb2Nlc3NPcmRlcnNSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIkUKFVByb2Nlc3NPcmRlcnNSZXNwb25zZRIsCghzaGlwbWVudBgBIAEoCzIaLm9yZGVyLnYxLkNvbWJpbmVkU2hpcG1lbnQy1wMKDE9yZGVyU2VydmljZRJcCghBZGRPcmRlchIZLm9yZGVyLnYxLkFkZE9yZGVyUmVxdWVzdBoaLm9yZGVyLnYxLkFkZE9yZGVyUmVzcG9uc2UiGYLT5JMCEzoFb3JkZXIiCi92MS9vcmRlcnMSXQoIR2V0T3JkZXISGS5vcmRlci52MS5HZXRPcmRlclJlcXVlc3QaGi5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlIhqQAgGC0+STAhESDy92MS9vcmRlcnMve2lkfRJjCgxTZWFyY2hPcmRlcnMSHS5vcmRlci52MS5TZWFyY2hPcmRlcnNSZXF1ZXN0Gh4ub3JkZXIudjEuU2VhcmNoT3JkZXJzUmVzcG9uc2UiEoLT5JMCDBIKL3YxL29yZGVyczABEk8KDFVwZGF0ZU9yZGVycxIdLm9yZGVyLnYxLlVwZGF0ZU9yZGVyc1JlcXVlc3QaHi5vcmRlci52MS5VcGRhdGVPcmRlcnNSZXNwb25zZSgBElQKDVByb2Nlc3NPcmRlcnMSHi5vcmRlci52MS5Qcm9jZXNzT3JkZXJzUmVxdWVzdBofLm9yZGVyLnYxLlByb2Nlc3NPcmRlcnNSZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_api_annotations]);
+  fileDesc("ChRvcmRlci92MS9vcmRlci5wcm90bxIIb3JkZXIudjEiYQoFT3JkZXISCgoCaWQYASABKAkSDQoFaXRlbXMYAiADKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEwoLcHJpY2VfY2VudHMYBCABKAMSEwoLZGVzdGluYXRpb24YBSABKAkiTwoQQ29tYmluZWRTaGlwbWVudBIKCgJpZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSHwoGb3JkZXJzGAMgAygLMg8ub3JkZXIudjEuT3JkZXIiMQoPQWRkT3JkZXJSZXF1ZXN0Eh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiHgoQQWRkT3JkZXJSZXNwb25zZRIKCgJpZBgBIAEoCSIdCg9HZXRPcmRlclJlcXVlc3QSCgoCaWQYASABKAkiMgoQR2V0T3JkZXJSZXNwb25zZRIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIiQKE1NlYXJjaE9yZGVyc1JlcXVlc3QSDQoFcXVlcnkYASABKAkiNgoUU2VhcmNoT3JkZXJzUmVzcG9uc2USHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlciI0ChJVcGRhdGVPcmRlclJlcXVlc3QSHgoFb3JkZXIYASABKAsyDy5vcmRlci52MS5PcmRlciI1ChNVcGRhdGVPcmRlclJlc3BvbnNlEh4KBW9yZGVyGAEgASgLMg8ub3JkZXIudjEuT3JkZXIiNQoTVXBkYXRlT3JkZXJzUmVxdWVzdBIeCgVvcmRlchgBIAEoCzIPLm9yZGVyLnYxLk9yZGVyIiMKFFVwZGF0ZU9yZGVyc1Jlc3BvbnNlEgsKA2lkcxgBIAMoCSIoChRQcm9jZXNzT3JkZXJzUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSJFChVQcm9jZXNzT3JkZXJzUmVzcG9uc2USLAoIc2hpcG1lbnQYASABKAsyGi5vcmRlci52MS5Db21iaW5lZFNoaXBtZW50MswECgxPcmRlclNlcnZpY2USXAoIQWRkT3JkZXISGS5vcmRlci52MS5BZGRPcmRlclJlcXVlc3QaGi5vcmRlci52MS5BZGRPcmRlclJlc3BvbnNlIhmC0+STAhM6BW9yZGVyIgovdjEvb3JkZXJzEl0KCEdldE9yZGVyEhkub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0Ghoub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZSIakAIBgtPkkwIREg8vdjEvb3JkZXJzL3tpZH0SYwoMU2VhcmNoT3JkZXJzEh0ub3JkZXIudjEuU2VhcmNoT3JkZXJzUmVxdWVzdBoeLm9yZGVyLnYxLlNlYXJjaE9yZGVyc1Jlc3BvbnNlIhKC0+STAgwSCi92MS9vcmRlcnMwARJzCgtVcGRhdGVPcmRlchIcLm9yZGVyLnYxLlVwZGF0ZU9yZGVyUmVxdWVzdBodLm9yZGVyLnYxLlVwZGF0ZU9yZGVyUmVzcG9uc2UiJ5ACAoLT5JMCHjoFb3JkZXIyFS92MS9vcmRlcnMve29yZGVyLmlkfRJPCgxVcGRhdGVPcmRlcnMSHS5vcmRlci52MS5VcGRhdGVPcmRlcnNSZXF1ZXN0Gh4ub3JkZXIudjEuVXBkYXRlT3JkZXJzUmVzcG9uc2UoARJUCg1Qcm9jZXNzT3JkZXJzEh4ub3JkZXIudjEuUHJvY2Vzc09yZGVyc1JlcXVlc3QaHy5vcmRlci52MS5Qcm9jZXNzT3JkZXJzUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_api_annotations]);
 
 /**
  * Describes the message order.v1.Order.
@@ -71,32 +71,46 @@ export const SearchOrdersResponseSchema = /*@__PURE__*/
   messageDesc(file_order_v1_order, 7);
 
 /**
+ * Describes the message order.v1.UpdateOrderRequest.
+ * Use `create(UpdateOrderRequestSchema)` to create a new message.
+ */
+export const UpdateOrderRequestSchema = /*@__PURE__*/
+  messageDesc(file_order_v1_order, 8);
+
+/**
+ * Describes the message order.v1.UpdateOrderResponse.
+ * Use `create(UpdateOrderResponseSchema)` to create a new message.
+ */
+export const UpdateOrderResponseSchema = /*@__PURE__*/
+  messageDesc(file_order_v1_order, 9);
+
+/**
  * Describes the message order.v1.UpdateOrdersRequest.
  * Use `create(UpdateOrdersRequestSchema)` to create a new message.
  */
 export const UpdateOrdersRequestSchema = /*@__PURE__*/
-  messageDesc(file_order_v1_order, 8);
+  messageDesc(file_order_v1_order, 10);
 
 /**
  * Describes the message order.v1.UpdateOrdersResponse.
  * Use `create(UpdateOrdersResponseSchema)` to create a new message.
  */
 export const UpdateOrdersResponseSchema = /*@__PURE__*/
-  messageDesc(file_order_v1_order, 9);
+  messageDesc(file_order_v1_order, 11);
 
 /**
  * Describes the message order.v1.ProcessOrdersRequest.
  * Use `create(ProcessOrdersRequestSchema)` to create a new message.
  */
 export const ProcessOrdersRequestSchema = /*@__PURE__*/
-  messageDesc(file_order_v1_order, 10);
+  messageDesc(file_order_v1_order, 12);
 
 /**
  * Describes the message order.v1.ProcessOrdersResponse.
  * Use `create(ProcessOrdersResponseSchema)` to create a new message.
  */
 export const ProcessOrdersResponseSchema = /*@__PURE__*/
-  messageDesc(file_order_v1_order, 11);
+  messageDesc(file_order_v1_order, 13);
 
 /**
  * OrderService manages orders and groups them into shipments.

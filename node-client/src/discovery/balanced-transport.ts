@@ -1,6 +1,7 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import type { Etcd3 } from "etcd3";
+import { backoffDelay } from "../backoff.ts";
 import { createTransport, type ClosableTransport, type Protocol } from "../transport.ts";
 import { RoundRobinPicker } from "./picker.ts";
 import { createEtcdResolver, type Resolver } from "./resolver.ts";
@@ -36,7 +37,7 @@ export interface BalancedTransportOptions {
   defaultTimeoutMs?: number;
   /** Attempts per call, the first included (bounded retry budget). Default 4. */
   maxAttempts?: number;
-  /** Pause before another round once every endpoint was tried, in ms (× round). Default 50. */
+  /** First pause before another round once every endpoint was tried, in ms (doubling up to 16×, half jitter; see ../backoff.ts). Default 50. */
   retryBackoffMs?: number;
   /** First ejection period of a failing endpoint, in ms (doubles up to ejectMaxMs). Default 1000. */
   ejectBaseMs?: number;
@@ -235,7 +236,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
         if (tried.size >= picker.addresses.length) {
           // Every endpoint failed this round: start over after a pause.
           tried.clear();
-          await new Promise((r) => setTimeout(r, Math.min(retryBackoffMs * n, remaining() ?? Infinity)));
+          await new Promise((r) => setTimeout(r, Math.min(backoffDelay(n - 1, { initialMs: retryBackoffMs, maxMs: 16 * retryBackoffMs }), remaining() ?? Infinity)));
         }
       }
     }

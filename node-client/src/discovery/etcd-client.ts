@@ -1,4 +1,5 @@
-import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, type IBackoff } from "cockatiel";
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, type IBackoff } from "cockatiel";
+import { backoffFactory } from "../backoff.ts";
 import { Etcd3, isRecoverableError } from "etcd3";
 
 /** Options of `createEtcdClient()`. */
@@ -52,7 +53,7 @@ export function createEtcdClient(etcd: string | readonly string[], options: Etcd
           breaker: new ConsecutiveBreaker(3),
         }),
       // etcd3 only calls next() on it, i.e. uses it as the factory it is.
-      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: maxBackoff }) as unknown as IBackoff<unknown>,
+      watchBackoff: backoffFactory({ initialMs: 100, maxMs: maxBackoff }) as unknown as IBackoff<unknown>,
     },
   });
 }

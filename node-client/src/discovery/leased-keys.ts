@@ -1,4 +1,5 @@
 import type { Etcd3, Lease } from "etcd3";
+import { Backoff } from "../backoff.ts";
 
 /** The subset of a pino logger these helpers use. */
 export interface DiscoveryLogger {
@@ -14,7 +15,7 @@ export interface LeasedKeysOptions {
   /** Lease time-to-live in seconds; keys vanish this long after the process dies. */
   ttlSeconds: number;
   logger?: DiscoveryLogger;
-  /** Longest wait between registration attempts, in ms. Default 2000. */
+  /** Longest wait between registration attempts, in ms (back-off from 100 ms, see ../backoff.ts). Default 2000. */
   maxBackoffMs?: number;
   /** Longest wait for etcd when removing the keys, in ms. Default 2000. */
   removeTimeoutMs?: number;
@@ -65,8 +66,7 @@ export class LeasedKeys {
 
   async #run(): Promise<void> {
     const { client, entries, ttlSeconds, logger } = this.#options;
-    const maxBackoff = this.#options.maxBackoffMs ?? 2000;
-    let backoff = 100;
+    const retry = new Backoff({ initialMs: 100, maxMs: this.#options.maxBackoffMs ?? 2000 });
     let failures = 0;
     while (!this.#stopped) {
       const lease = client.lease(ttlSeconds);
@@ -83,7 +83,7 @@ export class LeasedKeys {
           this.#registrations === 1 ? "registered in etcd" : "re-registered in etcd with a new lease",
         );
         for (const w of this.#waiters.splice(0)) w();
-        backoff = 100;
+        retry.reset();
         failures = 0;
         const err = await Promise.race([lost, new Promise<undefined>((r) => (this.#wake = () => r(undefined)))]);
         if (this.#stopped || err === undefined) break;
@@ -93,6 +93,7 @@ export class LeasedKeys {
         if (this.#stopped) break;
         this.#leaseId = undefined;
         lease.release();
+        const backoff = retry.next();
         if (failures++ % 10 === 0) {
           logger?.warn({ err: (err as Error).message, retryInMs: backoff }, "etcd unreachable: will retry registration");
         }
@@ -103,7 +104,6 @@ export class LeasedKeys {
             r();
           };
         });
-        backoff = Math.min(backoff * 2, maxBackoff);
       }
     }
   }

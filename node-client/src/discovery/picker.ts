@@ -1,3 +1,5 @@
+import { backoffDelay } from "../backoff.ts";
+
 /** Options of `RoundRobinPicker`. */
 export interface PickerOptions {
   /** First ejection period after a connection failure, in ms. Default 1000. */
@@ -87,7 +89,7 @@ export class RoundRobinPicker {
     if (!this.#addresses.includes(address)) return;
     const h = this.#health.get(address) ?? { failures: 0, ejectedUntil: 0 };
     h.failures++;
-    const period = Math.min(this.#ejectBaseMs * 2 ** (h.failures - 1), this.#ejectMaxMs);
+    const period = backoffDelay(h.failures - 1, { initialMs: this.#ejectBaseMs, maxMs: this.#ejectMaxMs, jitter: "none" });
     h.ejectedUntil = this.#now() + period;
     this.#health.set(address, h);
   }

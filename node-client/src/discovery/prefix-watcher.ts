@@ -1,4 +1,5 @@
 import type { Etcd3 } from "etcd3";
+import { Backoff } from "../backoff.ts";
 
 /** Options of `PrefixWatcher`. */
 export interface PrefixWatcherOptions {
@@ -6,7 +7,7 @@ export interface PrefixWatcherOptions {
   onChange: (entries: ReadonlyMap<string, string>) => void;
   /** Called when etcd cannot be read (the last known entries stay). */
   onError?: (err: Error) => void;
-  /** Longest wait between attempts to re-list, in ms. Default 2000. */
+  /** Longest wait between attempts to re-list, in ms (back-off from 100 ms, see ../backoff.ts). Default 2000. */
   maxBackoffMs?: number;
 }
 
@@ -66,8 +67,7 @@ export class PrefixWatcher {
   }
 
   async #run(): Promise<void> {
-    const maxBackoff = this.#options.maxBackoffMs ?? 2000;
-    let backoff = 100;
+    const retry = new Backoff({ initialMs: 100, maxMs: this.#options.maxBackoffMs ?? 2000 });
     while (!this.#closed) {
       try {
         const res = await this.#client.getAll().prefix(this.#keyPrefix).exec();
@@ -78,12 +78,11 @@ export class PrefixWatcher {
         this.#options.onChange(this.#entries);
         const from = (BigInt(res.header.revision) + 1n).toString();
         await this.#watchFrom(from);
-        backoff = 100;
+        retry.reset();
       } catch (err) {
         if (this.#closed) break;
         this.#options.onError?.(err as Error);
-        await this.#sleep(backoff);
-        backoff = Math.min(backoff * 2, maxBackoff);
+        await this.#sleep(retry.next());
       }
     }
   }

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { LogService } from "../../../gen/log/v1/log_pb.js";
 import { OrderService } from "../../../gen/order/v1/order_pb.js";
 import { failedBeforeProcessing, isConnectionFailure, isIdempotent, isRetryable } from "./retry-policy.ts";
 
@@ -41,4 +42,16 @@ test("classification of failures", async (t) => {
       assert.equal(isRetryable(c.err, addOrder), c.retryAdd, "retryable for AddOrder");
     });
   }
+});
+
+test("a Produce that may have been applied is never retried (no duplicate records)", () => {
+  const produce = LogService.method.produce;
+  assert.equal(isIdempotent(produce), false, "Produce appends: not idempotent");
+  assert.equal(isIdempotent(LogService.method.produceStream), false);
+  // What the JetStream log answers when the publish's ack did not come in time: the record may be stored.
+  const timedOut = new ConnectError('produce failed: the NATS JetStream stream "switchboard-log" did not answer in time (last error: TIMEOUT)', Code.Unavailable);
+  assert.equal(isRetryable(timedOut, produce), false);
+  assert.equal(isRetryable(wrapped(Code.Aborted, nodeError("ECONNRESET")), produce), false, "connection broke mid-call");
+  assert.equal(isRetryable(wrapped(Code.Unavailable, nodeError("ECONNREFUSED")), produce), true, "never reached a server");
+  assert.equal(isRetryable(timedOut, LogService.method.consume), true, "reads are retried");
 });

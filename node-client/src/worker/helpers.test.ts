@@ -1,25 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { backoffDelay } from "./backoff.ts";
 import { CappedOutput } from "./capped-output.ts";
 import { childEnv, parseEnvPairs, safePath } from "./child-env.ts";
-
-test("backoffDelay: exponential ceiling with half jitter, capped", () => {
-  const table: Array<[number, number, number]> = [
-    // attempt, random, expected (initial 100, max 1000)
-    [0, 0, 50],
-    [0, 1, 100],
-    [1, 0, 100],
-    [2, 0.5, 300],
-    [3, 1, 800],
-    [4, 0, 500],
-    [4, 1, 1000],
-    [40, 1, 1000],
-  ];
-  for (const [attempt, random, want] of table) {
-    assert.equal(backoffDelay(attempt, { initialMs: 100, maxMs: 1000 }, () => random), want, `attempt ${attempt}`);
-  }
-});
 
 test("CappedOutput keeps the first cap bytes and flags truncation", () => {
   const table: Array<{ cap: number; chunks: string[]; text: string; truncated: boolean }> = [

@@ -1,6 +1,6 @@
 import type { Transport } from "@connectrpc/connect";
 import type { Protocol } from "../transport.ts";
-import type { BackoffOptions } from "./backoff.ts";
+import type { BackoffOptions } from "../backoff.ts";
 
 /** A line of what the worker is doing (the CLI prints them as JSON). Never carries commands or output. */
 export type WorkerEvent =
@@ -49,7 +49,7 @@ export interface WorkerOptions {
   inheritEnv?: boolean;
   /** Variables set for every task. */
   env?: Readonly<Record<string, string>>;
-  /** Reconnect backoff. */
+  /** Reconnect backoff (see ../backoff.ts). Default 200 ms doubling to 10 s, half jitter. */
   backoff?: BackoffOptions;
   /** Progress events. Default: none. */
   onEvent?: (e: WorkerEvent) => void;

@@ -15,7 +15,7 @@ import {
 import { bearerTokenInterceptor } from "../bearer-token.ts";
 import { createTransport } from "../transport.ts";
 import { parseAllowList, refusal, resolveProgram } from "./allowlist.ts";
-import { backoffDelay } from "./backoff.ts";
+import { Backoff } from "../backoff.ts";
 import { fatalHint, isTransient } from "./transient.ts";
 import { childEnv } from "./child-env.ts";
 import { workerDefaults, type WorkerEvent, type WorkerOptions } from "./options.ts";
@@ -265,7 +265,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let onRegistered: (() => void) | undefined;
   const registered = new Promise<void>((r) => (onRegistered = r));
   const loop = (async () => {
-    let attempt = 0;
+    const reconnect = new Backoff({ initialMs: 200, maxMs: 10_000, ...o.backoff });
     while (!lifetime.signal.aborted) {
       const ac = new AbortController();
       stream = ac;
@@ -285,7 +285,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         for await (const msg of responses) {
           switch (msg.action.case) {
             case "registered":
-              attempt = 0;
+              reconnect.reset();
               registeredStream = ac;
               lastHeartbeatOk = Date.now();
               if (msg.action.value.workerTimeout) workerTimeoutMs = durationMs(msg.action.value.workerTimeout);
@@ -318,7 +318,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       stream = undefined;
       registeredStream = undefined;
       if (lifetime.signal.aborted) break;
-      const delay = backoffDelay(attempt++, o.backoff);
+      const delay = reconnect.next();
       emit({ event: "disconnected", workerId: id, error, retryInMs: delay });
       await sleep(delay, lifetime.signal);
     }

@@ -1,12 +1,24 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { compressionGzip } from "@connectrpc/connect-node";
-import { codeToHttpStatus, errorToJsonBytes, parseContentType } from "@connectrpc/connect/protocol-connect";
+import type { Compression } from "@connectrpc/connect/protocol";
+import {
+  codeToHttpStatus,
+  contentTypeUnaryJson,
+  contentTypeUnaryProto,
+  errorToJsonBytes,
+  parseContentType,
+  parseTimeout,
+  protocolVersion,
+} from "@connectrpc/connect/protocol-connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Readable } from "node:stream";
-import { FastContext } from "./fast-context.ts";
+import { joined, negotiateCompression } from "./compression.ts";
+import { FastContext, headersInto } from "./fast-context.ts";
 import type { FastMethod, FastPathOptions } from "./fast-method.ts";
+
+/** Connect unary trailers travel as headers with this prefix (connect's headerUnaryTrailerPrefix, lower-cased for Node). */
+const trailerPrefix = "trailer-";
 
 /** Where a Connect unary response goes: an HTTP/2 stream or an HTTP/1.1 response. */
 interface Exchange {
@@ -21,8 +33,10 @@ interface Exchange {
  * Connect-protocol unary calls (POST, application/proto or application/json)
  * on HTTP/2 streams and HTTP/1.1 requests, without connect-node's universal
  * request/response conversion and async-iterable pipeline (see grpc-h2.ts for
- * why). Same implementations, interceptors, limits, compression (gzip) and
- * error format (errorToJsonBytes, codeToHttpStatus from connect itself).
+ * why). Same implementations, interceptors, limits, compression (gzip,
+ * negotiated by connect's compressionNegotiate), timeout (connect's
+ * parseTimeout) and error format (errorToJsonBytes, codeToHttpStatus from
+ * connect itself).
  *
  * Declines (returns false → connect-node serves it): GET, streaming content
  * types, a query string, an Origin header (CORS), unknown
@@ -37,19 +51,13 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
     if (headers.origin !== undefined) return undefined;
     const type = parseContentType(headers["content-type"] ?? null);
     if (type === undefined || type.stream) return undefined;
-    const enc = headers["content-encoding"];
-    if (enc !== undefined && enc !== "identity" && enc !== "gzip") return undefined;
+    const compression = negotiateCompression(headers, "content-encoding", "accept-encoding");
+    if (compression === undefined) return undefined;
     const version = headers["connect-protocol-version"];
-    if (version !== undefined && version !== "1") return undefined;
-    let timeoutMs: number | undefined;
-    const t = headers["connect-timeout-ms"];
-    if (t !== undefined) {
-      if (typeof t !== "string" || !/^\d{1,10}$/.test(t)) return undefined;
-      timeoutMs = parseInt(t, 10);
-    }
-    const ae = headers["accept-encoding"];
-    const acceptGzip = typeof ae === "string" && ae.split(",").some((x) => x.trim().split(";")[0] === "gzip");
-    return { fm, binary: type.binary, gzipIn: enc === "gzip", acceptGzip, timeoutMs };
+    if (version !== undefined && version !== protocolVersion) return undefined;
+    const timeout = parseTimeout(joined(headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
+    if (timeout.error) return undefined;
+    return { fm, binary: type.binary, compression, timeoutMs: timeout.timeoutMs };
   };
 
   return {
@@ -85,7 +93,7 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
           return stream.destroyed || stream.closed;
         },
       };
-      serve(ex, undefined, headers, a.fm, opts, a.binary, a.gzipIn, a.acceptGzip, a.timeoutMs);
+      serve(ex, undefined, headers, a.fm, opts, a.binary, a.compression.request, a.compression.response, a.timeoutMs);
       return true;
     },
     http1(req: IncomingMessage, res: ServerResponse): boolean {
@@ -108,7 +116,8 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
           return res.destroyed || res.writableEnded;
         },
       };
-      serve(ex, `http://${req.headers.host ?? "localhost"}${url}`, req.headers, a.fm, opts, a.binary, a.gzipIn, a.acceptGzip, a.timeoutMs);
+      const reqUrl = `http://${req.headers.host ?? "localhost"}${url}`;
+      serve(ex, reqUrl, req.headers, a.fm, opts, a.binary, a.compression.request, a.compression.response, a.timeoutMs);
       return true;
     },
   };
@@ -121,8 +130,8 @@ function serve(
   fm: FastMethod,
   opts: FastPathOptions,
   binary: boolean,
-  gzipIn: boolean,
-  acceptGzip: boolean,
+  requestCompression: Compression | null,
+  responseCompression: Compression | null,
   timeoutMs: number | undefined,
 ): void {
   const ctx = new FastContext(fm.spec.method, "connect", "POST", url, headers, opts.shutdownSignal, timeoutMs);
@@ -140,17 +149,11 @@ function serve(
     finish();
     ctx.abort(error);
     const h: Record<string, string | number> = {};
-    ctx.responseHeaderIfAny?.forEach((v, k) => {
-      h[k] = v;
-    });
-    ctx.responseTrailerIfAny?.forEach((v, k) => {
-      h[`trailer-${k}`] = v;
-    });
-    error.metadata.forEach((v, k) => {
-      h[k] = v;
-    });
+    headersInto(h, ctx.responseHeaderIfAny);
+    headersInto(h, ctx.responseTrailerIfAny, trailerPrefix);
+    headersInto(h, error.metadata);
     const body = errorToJsonBytes(error, {});
-    h["content-type"] = "application/json";
+    h["content-type"] = contentTypeUnaryJson;
     h["content-length"] = body.byteLength;
     ex.respond(codeToHttpStatus(error.code), h, body);
   };
@@ -184,25 +187,21 @@ function serve(
   });
 
   const run = async (body: Uint8Array) => {
-    if (gzipIn) body = await compressionGzip.decompress(body, opts.readMaxBytes);
+    if (requestCompression !== null) body = await requestCompression.decompress(body, opts.readMaxBytes);
     const input = fm.serialization.getI(binary).parse(body);
     if (fm.kind !== "unary") throw new ConnectError("not unary", Code.Internal);
     const output = await fm.invoke(ctx, input);
     if (done) return;
     let out: Uint8Array = fm.serialization.getO(binary).serialize(output);
     const h: Record<string, string | number> = {};
-    ctx.responseHeaderIfAny?.forEach((v, k) => {
-      h[k] = v;
-    });
-    ctx.responseTrailerIfAny?.forEach((v, k) => {
-      h[`trailer-${k}`] = v;
-    });
-    if (acceptGzip && out.byteLength >= opts.compressMinBytes) {
-      out = await compressionGzip.compress(out);
-      h["content-encoding"] = "gzip";
+    headersInto(h, ctx.responseHeaderIfAny);
+    headersInto(h, ctx.responseTrailerIfAny, trailerPrefix);
+    if (responseCompression !== null && out.byteLength >= opts.compressMinBytes) {
+      out = await responseCompression.compress(out);
+      h["content-encoding"] = responseCompression.name;
     }
     if (done) return;
-    h["content-type"] = binary ? "application/proto" : "application/json";
+    h["content-type"] = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
     h["content-length"] = out.byteLength;
     finish();
     ex.respond(200, h, out);

@@ -239,3 +239,10 @@ class RequestHeaders extends HeadersBase {
     return super[Symbol.iterator]();
   }
 }
+
+/** Copies `from` (if any) into a plain object of header fields, for Node's respond/writeHead; names get `prefix`. */
+export function headersInto(to: Record<string, string | number>, from: Headers | undefined, prefix = ""): void {
+  from?.forEach((v, k) => {
+    to[prefix + k] = v;
+  });
+}

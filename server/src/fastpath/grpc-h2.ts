@@ -1,16 +1,21 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { compressionGzip } from "@connectrpc/connect-node";
-import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { Compression } from "@connectrpc/connect/protocol";
+import { contentTypeProto, grpcStatusOk, parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { newMessageCompression, type MessageCompression } from "../message-compression.ts";
-import { FastContext } from "./fast-context.ts";
+import { joined, negotiateCompression } from "./compression.ts";
+import { encodeEnvelope, EnvelopeSplitter, parseEnvelope } from "./envelope.ts";
+import { FastContext, headersInto } from "./fast-context.ts";
 import { normalize } from "./invoke.ts";
 import type { FastMethod, FastPathOptions } from "./fast-method.ts";
 import { RequestStream } from "./request-stream.ts";
 
-const contentType = "application/grpc+proto";
+// Request content types matched exactly (not with connect's parseContentType
+// regex): only binary protobuf is served here; application/grpc+json is left
+// to connect-node.
+const contentType = contentTypeProto;
 /** Coalesce streamed messages into writes of about this size (fewer DATA frames and syscalls). */
 const flushBytes = 16 * 1024;
 
@@ -33,7 +38,11 @@ const flushBytes = 16 * 1024;
  * It only takes what it fully handles: POST, content-type application/grpc or
  * application/grpc+proto, no Origin header (browsers go through CORS), a
  * method recorded in the table, grpc-encoding identity or gzip and a valid grpc-timeout. Everything else
- * returns false and is served by connect-node unchanged.
+ * returns false and is served by connect-node unchanged. The protocol details
+ * come from connect itself wherever its helpers are cheap enough for the hot
+ * path: grpc-timeout (parseTimeout), compression (compressionNegotiate,
+ * envelopeDecompress, connect-node's gzip), error trailers (setTrailerStatus);
+ * envelopes are split and written by envelope.ts (which says why).
  *
  * Upstream: the allocations (lazy context, one generator per call) would be
  * welcome in connect-node's gRPC handler too; this file is the local,
@@ -50,26 +59,13 @@ export function createGrpcStreamHandler(
     if (headers.origin !== undefined) return false;
     const fm = table.get(headers[":path"]!);
     if (fm === undefined) return false;
-    const enc = headers["grpc-encoding"];
-    const gzipIn = enc === "gzip";
-    if (enc !== undefined && enc !== "identity" && !gzipIn) return false;
-    let timeoutMs: number | undefined;
-    const t = headers["grpc-timeout"];
-    if (t !== undefined) {
-      const parsed = parseTimeout(Array.isArray(t) ? t.join(",") : t, Number.MAX_SAFE_INTEGER);
-      if (parsed.error) return false;
-      timeoutMs = parsed.timeoutMs;
-    }
-    const acceptGzip = acceptsGzip(headers["grpc-accept-encoding"]);
-    new GrpcCall(stream, headers, fm, opts, gzipIn, acceptGzip, timeoutMs);
+    const compression = negotiateCompression(headers, "grpc-encoding", "grpc-accept-encoding");
+    if (compression === undefined) return false;
+    const timeout = parseTimeout(joined(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+    if (timeout.error) return false;
+    new GrpcCall(stream, headers, fm, opts, compression.request, compression.response, timeout.timeoutMs);
     return true;
   };
-}
-
-function acceptsGzip(v: string | string[] | undefined): boolean {
-  if (v === undefined) return false;
-  const s = Array.isArray(v) ? v.join(",") : v;
-  return s.split(",").some((x) => x.trim() === "gzip");
 }
 
 /** One call: read → parse → invoke → write; every exit goes through `finish`. */
@@ -78,14 +74,15 @@ class GrpcCall {
   readonly #fm: FastMethod;
   readonly #opts: FastPathOptions;
   readonly #ctx: FastContext;
-  readonly #gzipIn: boolean;
-  readonly #acceptGzip: boolean;
+  /** The request's compression (grpc-encoding), if any. */
+  readonly #requestCompression: Compression | null;
+  /** The response's compression as negotiated; announced in the headers, used per message. */
+  readonly #responseCompression: Compression | null;
   /** Request compressed flags for the implementation, its wish for the response's (message-compression.ts). */
   readonly #compression: MessageCompression = newMessageCompression();
-  #chunks: Buffer[] = [];
-  #received = 0;
-  /** The declared size of the request message, once its envelope prefix arrived. */
-  #declared: number | undefined;
+  /** The request of a unary or server-streaming call: its one envelope once complete. */
+  readonly #body: EnvelopeSplitter;
+  #envelope: Buffer | undefined;
   #done = false;
   #timer: NodeJS.Timeout | undefined;
   #pending: Buffer[] = [];
@@ -101,15 +98,16 @@ class GrpcCall {
     headers: IncomingHttpHeaders,
     fm: FastMethod,
     opts: FastPathOptions,
-    gzipIn: boolean,
-    acceptGzip: boolean,
+    requestCompression: Compression | null,
+    responseCompression: Compression | null,
     timeoutMs: number | undefined,
   ) {
     this.#stream = stream;
     this.#fm = fm;
     this.#opts = opts;
-    this.#gzipIn = gzipIn;
-    this.#acceptGzip = acceptGzip;
+    this.#requestCompression = requestCompression;
+    this.#responseCompression = responseCompression;
+    this.#body = new EnvelopeSplitter(opts.readMaxBytes);
     this.#ctx = new FastContext(fm.spec.method, "grpc", "POST", undefined, headers, opts.shutdownSignal, timeoutMs);
     this.#ctx.compression = this.#compression;
     if (timeoutMs !== undefined) {
@@ -123,7 +121,7 @@ class GrpcCall {
       if (!this.#done) this.#abort(new ConnectError("client canceled the call", Code.Canceled));
     });
     if (fm.kind === "client_streaming" || fm.kind === "bidi_streaming") {
-      const req = new RequestStream(stream, fm.serialization.getI(true), opts.readMaxBytes, gzipIn);
+      const req = new RequestStream(stream, fm.serialization.getI(true), opts.readMaxBytes, requestCompression);
       this.#req = req;
       req.compression = this.#compression;
       stream.on("data", (chunk: Buffer) => req.push(chunk));
@@ -154,7 +152,7 @@ class GrpcCall {
     const f = this.#frame(out);
     const frame = f instanceof Promise ? await f : f;
     if (this.#done) return;
-    this.#respond(frame[0] === 1);
+    this.#respond();
     this.#finish();
     this.#stream.end(frame);
   }
@@ -169,63 +167,44 @@ class GrpcCall {
    */
   #onData(chunk: Buffer): void {
     if (this.#done) return; // already answered (error): drain and drop
-    this.#chunks.push(chunk);
-    this.#received += chunk.length;
-    if (this.#received < 5) return;
-    if (this.#declared === undefined) {
-      if (this.#chunks[0]!.length < 5) this.#chunks = [Buffer.concat(this.#chunks)];
-      const size = this.#chunks[0]!.readUInt32BE(1);
-      if (size > this.#opts.readMaxBytes) {
-        this.#chunks = [];
-        return this.#fail(
-          new ConnectError(
-            `message size ${size} is larger than configured readMaxBytes ${this.#opts.readMaxBytes}`,
-            Code.ResourceExhausted,
-          ),
-        );
-      }
-      this.#declared = size;
+    const body = this.#body;
+    body.push(chunk);
+    try {
+      this.#envelope ??= body.next();
+    } catch (err) {
+      body.clear();
+      return this.#fail(err);
     }
-    if (this.#received > 5 + this.#declared) {
-      this.#chunks = [];
-      this.#fail(this.#extraMessage());
+    if (this.#envelope !== undefined && body.bufferedBytes > 0) {
+      body.clear();
+      this.#fail(this.#inputError("extra"));
     }
   }
 
-  #extraMessage(): ConnectError {
-    return new ConnectError(
-      `protocol error: received extra input message for ${this.#fm.kind === "unary" ? "unary" : "server-streaming"} method`,
-      Code.Unimplemented,
-    );
+  /** connect's error (UNIMPLEMENTED, as connect-go) when a unary or server-streaming request is not one message. */
+  #inputError(what: "missing" | "extra"): ConnectError {
+    const kind = this.#fm.kind === "unary" ? "unary" : "server-streaming";
+    const error = what === "missing" ? "missing input message" : "received extra input message";
+    return new ConnectError(`protocol error: ${error} for ${kind} method`, Code.Unimplemented);
   }
 
   #onEnd(): void {
     if (this.#done) return;
-    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-    this.#chunks = [];
-    this.#run(body).catch((err: unknown) => this.#fail(err));
+    const env = this.#envelope;
+    if (env !== undefined) {
+      this.#run(env).catch((err: unknown) => this.#fail(err));
+    } else if (this.#body.bufferedBytes < 5) {
+      this.#fail(this.#inputError("missing"));
+    } else {
+      this.#fail(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
+    }
   }
 
-  async #run(body: Buffer): Promise<void> {
-    if (body.length < 5) {
-      throw new ConnectError(
-        `protocol error: missing input message for ${this.#fm.kind === "unary" ? "unary" : "server-streaming"} method`,
-        Code.Unimplemented,
-      );
-    }
-    const flags = body[0]!;
-    const size = body.readUInt32BE(1);
-    if (body.length < 5 + size) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-    if (body.length > 5 + size) throw this.#extraMessage();
-    let data: Uint8Array = body.subarray(5);
-    if ((flags & 1) === 1) {
-      if (!this.#gzipIn) {
-        throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
-      }
-      data = await compressionGzip.decompress(data, this.#opts.readMaxBytes);
-      this.#compression.requestCompressed = true;
-    }
-    const input = this.#fm.serialization.getI(true).parse(data);
+  async #run(env: Buffer): Promise<void> {
+    const mark = () => (this.#compression.requestCompressed = true);
+    const fm = this.#fm;
+    const parsed = parseEnvelope(env, fm.serialization.getI(true), this.#requestCompression, this.#opts.readMaxBytes, mark);
+    const input = parsed instanceof Promise ? await parsed : parsed;
     if (this.#fm.kind === "unary") {
       const out = await this.#fm.invoke(this.#ctx, input);
       if (this.#done) return;
@@ -264,7 +243,7 @@ class GrpcCall {
     this.#flush();
     // A stream that yielded nothing still needs its headers before the
     // trailers (gRPC's status), or the client waits forever.
-    this.#respond(this.#acceptGzip);
+    this.#respond();
     this.#finish();
     this.#stream.end();
   }
@@ -289,10 +268,11 @@ class GrpcCall {
     const bytes = this.#fm.serialization.getO(true).serialize(message);
     // The implementation may ask for (or against) compression of its next messages.
     const wish = this.#compression.responseCompressed;
-    if (this.#acceptGzip && (wish ?? bytes.length >= this.#opts.compressMinBytes)) {
-      return compressionGzip.compress(bytes).then((z) => envelope(z, 1));
+    const compression = this.#responseCompression;
+    if (compression !== null && (wish ?? bytes.length >= this.#opts.compressMinBytes)) {
+      return compression.compress(bytes).then((z) => encodeEnvelope(z, true));
     }
-    return envelope(bytes, 0);
+    return encodeEnvelope(bytes, false);
   }
 
   /** Writes pending messages; false when the stream wants us to wait for 'drain'. */
@@ -305,7 +285,7 @@ class GrpcCall {
     const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#respond(this.#acceptGzip);
+    this.#respond();
     return this.#stream.write(data);
   }
 
@@ -324,14 +304,13 @@ class GrpcCall {
   }
 
   /** Sends the response headers once, arranging for the trailers. */
-  #respond(gzip: boolean): void {
+  #respond(): void {
     const stream = this.#stream;
     if (stream.headersSent || stream.destroyed) return;
     const h: Record<string, string | number> = { ":status": 200, "content-type": contentType };
-    if (gzip) h["grpc-encoding"] = "gzip";
-    this.#ctx.responseHeaderIfAny?.forEach((v, k) => {
-      h[k] = v;
-    });
+    // As connect-node: the negotiated encoding is announced even when a message goes uncompressed.
+    if (this.#responseCompression !== null) h["grpc-encoding"] = this.#responseCompression.name;
+    headersInto(h, this.#ctx.responseHeaderIfAny);
     stream.respond(h, { waitForTrailers: true });
     stream.once("wantTrailers", () => {
       if (!stream.destroyed) stream.sendTrailers(this.#trailers ?? this.#okTrailers());
@@ -353,12 +332,11 @@ class GrpcCall {
     });
   }
 
+  /** OK trailers built as a plain object: connect's setTrailerStatus would cost a Headers per call. */
   #okTrailers(): Record<string, string> {
     const t: Record<string, string> = {};
-    this.#ctx.responseTrailerIfAny?.forEach((v, k) => {
-      t[k] = v;
-    });
-    t["grpc-status"] = "0";
+    headersInto(t, this.#ctx.responseTrailerIfAny);
+    t["grpc-status"] = grpcStatusOk;
     return t;
   }
 
@@ -367,13 +345,8 @@ class GrpcCall {
     if (this.#done) return;
     const error =
       err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-    const trailer = new Headers();
-    this.#ctx.responseTrailerIfAny?.forEach((v, k) => trailer.set(k, v));
-    setTrailerStatus(trailer, error);
     const t: Record<string, string> = {};
-    trailer.forEach((v, k) => {
-      t[k] = v;
-    });
+    headersInto(t, setTrailerStatus(new Headers(this.#ctx.responseTrailerIfAny), error));
     const stream = this.#stream;
     // Messages already produced are delivered before the error, as connect does.
     if (this.#pendingBytes > 0 && !stream.destroyed && !stream.closed) this.#flush();
@@ -381,9 +354,7 @@ class GrpcCall {
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
       const h: Record<string, string | number> = { ":status": 200, "content-type": contentType };
-      this.#ctx.responseHeaderIfAny?.forEach((v, k) => {
-        h[k] = v;
-      });
+      headersInto(h, this.#ctx.responseHeaderIfAny);
       stream.respond({ ...h, ...t }, { endStream: true });
       this.#closeWhenAnswered();
     } else if (this.#waitingForDrain) {
@@ -412,14 +383,6 @@ class GrpcCall {
     this.#pendingBytes = 0;
     if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
   }
-}
-
-function envelope(bytes: Uint8Array, flag: number): Buffer {
-  const frame = Buffer.allocUnsafe(5 + bytes.length);
-  frame[0] = flag;
-  frame.writeUInt32BE(bytes.length, 1);
-  frame.set(bytes, 5);
-  return frame;
 }
 
 function noop(): void {}

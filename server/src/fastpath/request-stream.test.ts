@@ -5,6 +5,7 @@ import { create, toBinary, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createMethodSerializationLookup } from "@connectrpc/connect/protocol";
 import { OrderService, ProcessOrdersRequestSchema, type ProcessOrdersRequest } from "../../../gen/order/v1/order_pb.js";
+import { compressionGzip } from "@connectrpc/connect-node";
 import { RequestStream } from "./request-stream.ts";
 
 const serialization = createMethodSerializationLookup(OrderService.method.processOrders, undefined, undefined, {
@@ -34,7 +35,7 @@ async function readAll(
     { pause: () => pauses++, resume: () => resumes++ },
     serialization,
     opts.readMaxBytes ?? 1 << 20,
-    opts.gzip ?? false,
+    opts.gzip === true ? compressionGzip : null,
   );
   for (let i = 0; i < body.length; i += chunk) rs.push(body.subarray(i, i + chunk));
   rs.end();
@@ -82,11 +83,11 @@ test("pauses the source when unread messages pile up, resumes once they are take
 });
 
 test("abort rejects a waiting reader; return() stops buffering", async () => {
-  const rs = new RequestStream({ pause() {}, resume() {} }, serialization, 1 << 20, false);
+  const rs = new RequestStream({ pause() {}, resume() {} }, serialization, 1 << 20, null);
   const waiting = rs.next();
   rs.abort(new ConnectError("client canceled the call", Code.Canceled));
   await assert.rejects(waiting, (e: unknown) => ConnectError.from(e).code === Code.Canceled);
-  const rs2 = new RequestStream({ pause() {}, resume() {} }, serialization, 1 << 20, false);
+  const rs2 = new RequestStream({ pause() {}, resume() {} }, serialization, 1 << 20, null);
   rs2.push(frame("a"));
   await rs2.return();
   rs2.push(frame("b"));

@@ -1,8 +1,8 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { compressionGzip } from "@connectrpc/connect-node";
-import type { Serialization } from "@connectrpc/connect/protocol";
+import type { Compression, Serialization } from "@connectrpc/connect/protocol";
 import type { MessageCompression } from "../message-compression.ts";
+import { EnvelopeSplitter, parseEnvelope } from "./envelope.ts";
 
 /** Stop reading from the socket when this many message bytes wait unread by the implementation. */
 const highWaterBytes = 32 * 1024;
@@ -22,8 +22,8 @@ export interface Pausable {
  * Why hand-written: connect-node turns the request body into messages with a
  * chain of async generators (read → split envelopes → decompress → parse),
  * a few promises and objects per message. Here DATA chunks are split into
- * envelopes synchronously as they arrive; a message is decompressed and
- * parsed only when the implementation asks for it.
+ * envelopes synchronously as they arrive (envelope.ts); a message is
+ * decompressed and parsed only when the implementation asks for it.
  *
  * Back-pressure: when more than 32 KiB (or 128 messages) are waiting, the
  * HTTP/2 stream is paused, so Node stops acknowledging flow-control window and
@@ -40,14 +40,14 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
   readonly #source: Pausable;
   readonly #parser: Serialization<Message>;
   readonly #readMaxBytes: number;
-  readonly #gzip: boolean;
+  /** The request's compression (grpc-encoding), if any. */
+  readonly #compression: Compression | null;
   /** Complete envelopes (flags byte + payload) not yet taken. */
   #queue: Buffer[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
-  /** Chunks holding an envelope not yet complete. */
-  #parts: Buffer[] = [];
-  #partsBytes = 0;
+  /** The envelope not yet complete. */
+  readonly #splitter: EnvelopeSplitter;
   #ended = false;
   #error: unknown;
   #paused = false;
@@ -57,11 +57,12 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
   compression: MessageCompression | undefined;
   #waiter: { resolve: (r: IteratorResult<Message>) => void; reject: (e: unknown) => void } | undefined;
 
-  constructor(source: Pausable, parser: Serialization<Message>, readMaxBytes: number, gzip: boolean) {
+  constructor(source: Pausable, parser: Serialization<Message>, readMaxBytes: number, compression: Compression | null) {
     this.#source = source;
     this.#parser = parser;
     this.#readMaxBytes = readMaxBytes;
-    this.#gzip = gzip;
+    this.#compression = compression;
+    this.#splitter = new EnvelopeSplitter(readMaxBytes);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
@@ -71,35 +72,21 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
   /** A DATA chunk from the stream. */
   push(chunk: Buffer): void {
     if (this.#discard || this.#error !== undefined) return;
-    // Chunks of an incomplete envelope are kept as a list and joined once the
-    // envelope is complete, so a large message costs one copy, not one per chunk.
-    this.#parts.push(chunk);
-    this.#partsBytes += chunk.length;
+    this.#splitter.push(chunk);
     let added = false;
-    while (this.#partsBytes >= 5) {
-      if (this.#parts[0]!.length < 5) this.#join();
-      const head = this.#parts[0]!;
-      const size = head.readUInt32BE(1);
-      if (size > this.#readMaxBytes) {
-        this.#fail(
-          new ConnectError(
-            `message size ${size} is larger than configured readMaxBytes ${this.#readMaxBytes}`,
-            Code.ResourceExhausted,
-          ),
-        );
+    for (;;) {
+      let env: Buffer | undefined;
+      try {
+        env = this.#splitter.next();
+      } catch (err) {
+        // Messages before the oversized one are still delivered, then the error.
+        this.#fail(err);
         return;
       }
-      if (this.#partsBytes < 5 + size) break;
-      if (head.length < 5 + size) this.#join();
-      const buf = this.#parts[0]!;
-      // A copy when the chunk holds more: the payload must not pin the whole chunk.
-      const env = buf.length === 5 + size ? buf : Buffer.from(buf.subarray(0, 5 + size));
+      if (env === undefined) break;
       this.#queue.push(env);
       this.#queuedBytes += env.length;
       added = true;
-      if (buf.length === 5 + size) this.#parts.shift();
-      else this.#parts[0] = buf.subarray(5 + size);
-      this.#partsBytes -= 5 + size;
     }
     if (added) this.#wake();
     if (
@@ -111,16 +98,11 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
     }
   }
 
-  /** Joins the buffered parts into one buffer. */
-  #join(): void {
-    this.#parts = [Buffer.concat(this.#parts, this.#partsBytes)];
-  }
-
   /** The client half-closed the stream. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#partsBytes > 0 && this.#error === undefined && !this.#discard) {
+    if (this.#splitter.bufferedBytes > 0 && this.#error === undefined && !this.#discard) {
       this.#dropParts();
       this.#fail(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
       return;
@@ -179,20 +161,12 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
       this.#source.resume();
     }
     try {
-      const data = env.subarray(5);
-      if ((env[0]! & 1) === 1) {
-        if (!this.#gzip) {
-          throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
-        }
-        return compressionGzip
-          .decompress(data, this.#readMaxBytes)
-          .then((plain) => {
-            const value = this.#parser.parse(plain);
-            if (this.compression !== undefined) this.compression.requestCompressed = true;
-            return { done: false, value };
-          });
-      }
-      return Promise.resolve({ done: false, value: this.#parser.parse(data) });
+      const value = parseEnvelope(env, this.#parser, this.#compression, this.#readMaxBytes, () => {
+        if (this.compression !== undefined) this.compression.requestCompressed = true;
+      });
+      return value instanceof Promise
+        ? value.then((v) => ({ done: false, value: v }))
+        : Promise.resolve({ done: false, value });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -213,8 +187,7 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
   }
 
   #dropParts(): void {
-    this.#parts = [];
-    this.#partsBytes = 0;
+    this.#splitter.clear();
   }
 
   #drop(): void {

@@ -1,11 +1,38 @@
 import path from "node:path";
 import { LogService } from "../../../gen/log/v1/log_pb.js";
-import type { ServiceModuleFactory } from "../service-module.ts";
+import { ServingStatus } from "../health/health-status.ts";
+import type { ServiceContext, ServiceModuleFactory } from "../service-module.ts";
+import type { CommitLog } from "./commit-log.ts";
 import { openCommitLog } from "./log.ts";
 import { logService } from "./log-service.ts";
+import { segmentsBackend } from "./backend/segments.ts";
+import { openJetStreamLog } from "./backend/jetstream.ts";
 
-/** Hosts log.v1.LogService on the commit log in `<dataDir>/log/`. */
-export const logModule: ServiceModuleFactory = async ({ options, logger, metrics }) => {
+/**
+ * Hosts log.v1.LogService on the commit log: in NATS JetStream with `--nats`,
+ * else the embedded segment log in `<dataDir>/log/`.
+ */
+export const logModule: ServiceModuleFactory = async (ctx) => {
+  const backend = ctx.options.nats ? await openJetStream(ctx) : await openSegments(ctx);
+  const metrics = ctx.metrics;
+  metrics?.log.setNewestOffsetSource(async () => (await backend.offsets()).next - 1);
+  const onAppended = metrics ? (bytes: number, s: number) => metrics.log.appended(bytes, s) : undefined;
+  const unsubscribe = backend.onAvailability?.((available) => {
+    if (ctx.shutdownSignal.aborted) return;
+    ctx.logger.warn({ available }, available ? "commit log: NATS is reachable again" : "commit log: NATS is unreachable");
+    ctx.health.set(LogService.typeName, available ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+  });
+  return {
+    services: [LogService],
+    register: (router) => router.service(LogService, logService(backend, { onAppended })),
+    close: async () => {
+      unsubscribe?.();
+      await backend.close();
+    },
+  };
+};
+
+async function openSegments({ options, logger }: ServiceContext): Promise<CommitLog> {
   const dir = path.resolve(options.dataDir, "log");
   const log = await openCommitLog(dir, options.commitLog);
   if (log.openReport.removedEmptySegments > 0) {
@@ -18,11 +45,26 @@ export const logModule: ServiceModuleFactory = async ({ options, logger, metrics
     { dir, segments: log.segmentCount, lowestOffset: log.lowestOffset, nextOffset: log.nextOffset, fsync: log.config.fsync },
     "commit log opened",
   );
-  metrics?.log.setNewestOffsetSource(() => log.nextOffset - 1);
-  const onAppended = metrics ? (bytes: number, s: number) => metrics.log.appended(bytes, s) : undefined;
-  return {
-    services: [LogService],
-    register: (router) => router.service(LogService, logService(log, { onAppended })),
-    close: () => log.close(),
-  };
-};
+  return segmentsBackend(log);
+}
+
+async function openJetStream({ options, logger }: ServiceContext): Promise<CommitLog> {
+  const nats = options.nats!;
+  const { maxRecordBytes, retentionBytes, retentionAgeMs } = options.commitLog;
+  const log = await openJetStreamLog({
+    servers: nats.servers,
+    ...(nats.auth ? { auth: nats.auth } : {}),
+    ...(nats.stream !== undefined ? { stream: nats.stream } : {}),
+    ...(nats.replicas !== undefined ? { replicas: nats.replicas } : {}),
+    ...(maxRecordBytes !== undefined ? { maxRecordBytes } : {}),
+    ...(retentionBytes !== undefined ? { retentionBytes } : {}),
+    ...(retentionAgeMs !== undefined ? { retentionAgeMs } : {}),
+  });
+  const { lowest, next } = await log.offsets();
+  logger.info(
+    // URLs without any user:password part; credentials are never logged.
+    { nats: nats.servers.map((s) => s.replace(/\/\/[^@/]*@/, "//***@")), stream: log.streamName, replicas: log.replicas, lowestOffset: lowest, nextOffset: next },
+    "commit log opened on NATS JetStream",
+  );
+  return log;
+}

@@ -7,16 +7,11 @@ import {
   type Record as LogRecordMessage,
 } from "../../../gen/log/v1/log_pb.js";
 import { abortReason, invalidArgument, shuttingDown } from "../errors.ts";
-import { TurnBudget } from "../turn-budget.ts";
-import type { CommitLog } from "./log.ts";
+import { LogUnavailableError, type CommitLog } from "./commit-log.ts";
 import { CorruptRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError } from "./log-errors.ts";
 
 /** Options of `logService()`. */
 export interface LogServiceOptions {
-  /** Bytes ConsumeStream reads from the store per positioned read. Default 64 KiB. */
-  streamReadBytes?: number;
-  /** ConsumeStream reads (of streamReadBytes) all streams together may start per event-loop turn. Default 4. */
-  readsPerTurn?: number;
   /** Appends of one ProduceStream that may await their acknowledgement at once. Default 1024. */
   produceStreamWindow?: number;
   /** Told about every acknowledged append (bytes, seconds from append to ack); for the metrics. */
@@ -25,28 +20,25 @@ export interface LogServiceOptions {
 
 /** log.v1.LogService on top of a CommitLog. */
 export function logService(log: CommitLog, options: LogServiceOptions = {}): ServiceImpl<typeof LogService> {
-  const streamReadBytes = options.streamReadBytes ?? 64 * 1024;
   const window = options.produceStreamWindow ?? 1024;
-  // Shared by every ConsumeStream of this service: at most 4 reads per turn of the event loop.
-  const turns = new TurnBudget(options.readsPerTurn ?? 4);
 
   /** Checks a record synchronously, so ProduceStream stops reading at the first bad one. */
   const validate = (record: LogRecordMessage | undefined, where = ""): Uint8Array => {
     if (record === undefined) {
       throw invalidArgument(`${where}missing record`, [{ field: "record", description: "a record is required", reason: "REQUIRED" }]);
     }
-    if (record.value.length > log.config.maxRecordBytes) {
-      const err = new RecordTooLargeError(record.value.length, log.config.maxRecordBytes);
+    if (record.value.length > log.maxRecordBytes) {
+      const err = new RecordTooLargeError(record.value.length, log.maxRecordBytes);
       throw new ConnectError(`${where}${err.message}`, Code.ResourceExhausted);
     }
     return record.value;
   };
   const onAppended = options.onAppended;
-  const append = async (value: Uint8Array): Promise<number> => {
+  const append = async (value: Uint8Array, signal?: AbortSignal): Promise<number> => {
     try {
-      if (onAppended === undefined) return await log.append(value);
+      if (onAppended === undefined) return await log.append(value, signal);
       const start = performance.now();
-      const offset = await log.append(value);
+      const offset = await log.append(value, signal);
       onAppended(value.length, (performance.now() - start) / 1000);
       return offset;
     } catch (err) {
@@ -55,62 +47,43 @@ export function logService(log: CommitLog, options: LogServiceOptions = {}): Ser
   };
 
   return {
-    async produce(req) {
-      return { offset: BigInt(await append(validate(req.record))) };
+    async produce(req, ctx) {
+      return { offset: BigInt(await append(validate(req.record), beforeDeadline(ctx))) };
     },
 
-    consume(req) {
+    async consume(req, ctx) {
       try {
-        const offset = toOffset(req.offset, log);
-        return { record: { value: log.read(offset), offset: req.offset } };
+        const offset = await toOffset(req.offset, log);
+        return { record: { value: await log.read(offset, ctx.signal), offset: req.offset } };
       } catch (err) {
         throw toConnectError(err);
       }
     },
 
     async *consumeStream(req, ctx) {
-      let next: number;
       try {
-        next = toOffset(req.offset, log);
-      } catch (err) {
-        throw toConnectError(err);
-      }
-      for (;;) {
-        if (ctx.signal.aborted) throw abortReason(ctx.signal);
-        let batch;
-        try {
-          batch = log.readBatch(next, streamReadBytes);
-        } catch (err) {
-          throw toConnectError(err);
-        }
-        if (batch.length === 0) {
-          if (req.stopAtEnd) return;
-          try {
-            await log.waitForRecords(next, ctx.signal);
-          } catch (err) {
-            if (ctx.signal.aborted) throw abortReason(ctx.signal);
-            throw toConnectError(err);
-          }
-          continue;
-        }
-        for (const record of batch) {
+        const from = await toOffset(req.offset, log);
+        for await (const record of log.stream(from, { stopAtEnd: req.stopAtEnd, signal: ctx.signal })) {
           yield { record: { value: record.value, offset: BigInt(record.offset) } };
         }
-        next = batch[batch.length - 1]!.offset + 1;
-        // Fairness: a few reads per turn of the event loop across all streams
-        // (turn-budget.ts), so many fast consumers cannot hold the loop while
-        // other calls wait.
-        await turns.next();
+      } catch (err) {
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
+        throw toConnectError(err);
       }
     },
 
     produceStream(reqs, ctx) {
-      return produceStream(reqs, ctx, validate, append, window);
+      const signal = beforeDeadline(ctx);
+      return produceStream(reqs, ctx, validate, (value) => append(value, signal), window);
     },
 
-    getOffsets() {
-      const lowest = log.lowestOffset;
-      const next = log.nextOffset;
+    async getOffsets(_req, ctx) {
+      let lowest: number, next: number;
+      try {
+        ({ lowest, next } = await log.offsets(ctx.signal));
+      } catch (err) {
+        throw toConnectError(err);
+      }
       const empty = lowest === next;
       return {
         lowestOffset: BigInt(lowest),
@@ -202,10 +175,22 @@ class Wakeup {
   }
 }
 
+/**
+ * The call's signal, aborting a little before its deadline (10 %, at most
+ * 250 ms), so a backend that retries (JetStream during a leader election)
+ * still answers UNAVAILABLE in time instead of the client's DEADLINE_EXCEEDED.
+ */
+function beforeDeadline(ctx: HandlerContext): AbortSignal {
+  const left = ctx.timeoutMs();
+  if (left === undefined) return ctx.signal;
+  return AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(0, left - Math.min(250, left / 10)))]);
+}
+
 /** A request's uint64 offset as a number; beyond 2^53 it is out of range anyway. */
-function toOffset(offset: bigint, log: CommitLog): number {
+async function toOffset(offset: bigint, log: CommitLog): Promise<number> {
   if (offset > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new OffsetOutOfRangeError(Number.MAX_SAFE_INTEGER, log.lowestOffset, log.nextOffset, offset);
+    const { lowest, next } = await log.offsets();
+    throw new OffsetOutOfRangeError(Number.MAX_SAFE_INTEGER, lowest, next, offset);
   }
   return Number(offset);
 }
@@ -230,6 +215,7 @@ export function toConnectError(err: unknown): ConnectError {
   }
   if (err instanceof RecordTooLargeError) return new ConnectError(err.message, Code.ResourceExhausted);
   if (err instanceof CorruptRecordError) return new ConnectError(err.message, Code.DataLoss);
+  if (err instanceof LogUnavailableError) return new ConnectError(err.message, Code.Unavailable);
   if (err instanceof LogClosedError) {
     return err.cause === undefined ? shuttingDown() : new ConnectError(err.message, Code.Unavailable);
   }

@@ -42,6 +42,15 @@ export function orderService(store: OrderStore): Partial<ServiceImpl<typeof Orde
       return { order: await mustGet(req.id, "id") };
     },
 
+    async updateOrder(req) {
+      const violations = validateOrder(req.order);
+      if (violations.length > 0) throw invalidArgument("invalid order", violations);
+      // One replacement in the store's transaction: the id must exist.
+      const missing = await store.replaceAll([req.order!]);
+      if (missing !== undefined) throw new ConnectError(`order "${missing}" not found`, Code.NotFound);
+      return { order: req.order };
+    },
+
     async *searchOrders(req, ctx) {
       const query = req.query.toLowerCase();
       let after = "";

@@ -1,4 +1,4 @@
-import type { Transport } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 
 /** The protocols a browser can speak to the server. */
@@ -43,8 +43,8 @@ export function serverBaseUrl(): string {
 }
 
 /** A transport for the chosen protocol. Connect uses JSON (readable in dev tools), gRPC-Web binary. */
-export function createTransport(kind: TransportKind, baseUrl: string): Transport {
+export function createTransport(kind: TransportKind, baseUrl: string, interceptors: Interceptor[] = []): Transport {
   return kind === "grpc-web"
-    ? createGrpcWebTransport({ baseUrl })
-    : createConnectTransport({ baseUrl, useBinaryFormat: false });
+    ? createGrpcWebTransport({ baseUrl, interceptors })
+    : createConnectTransport({ baseUrl, useBinaryFormat: false, interceptors });
 }

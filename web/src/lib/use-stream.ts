@@ -1,5 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { Backoff } from "../../../node-client/src/backoff.ts";
 import { isUnreachable } from "./errors.ts";
 
 export type StreamStatus = "idle" | "live" | "reconnecting" | "done" | "error";
@@ -63,12 +64,15 @@ export function useServerStream<T>(options: StreamOptions<T>): StreamState {
     }
     const controller = new AbortController();
     const { signal } = controller;
+    // 500 ms doubling to 5 s, half jitter; back to 500 ms once the stream is live again.
+    const retry = new Backoff({ initialMs: 500, maxMs: 5000 });
     void (async () => {
       for (let attempt = 0; ; attempt++) {
         let live = false;
         const markLive = () => {
           if (live || signal.aborted) return;
           live = true;
+          retry.reset();
           setState({ status: "live", error: undefined });
         };
         if (attempt === 0) setState({ status: "live", error: undefined });
@@ -89,8 +93,7 @@ export function useServerStream<T>(options: StreamOptions<T>): StreamState {
             return;
           }
           setState({ status: "reconnecting", error });
-          const delay = Math.min(5000, 500 * 2 ** Math.min(attempt, 4));
-          const stopped = await sleep(delay, signal);
+          const stopped = await sleep(retry.next(), signal);
           if (stopped) return;
         }
       }

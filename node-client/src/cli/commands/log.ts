@@ -11,6 +11,7 @@ import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
 import { UsageError } from "../exit-codes.ts";
 import { formatBytes, formatDetails } from "../format.ts";
+import { follow } from "../follow.ts";
 import { InputGuard, openInput, readLines, withAbort, type InputLine } from "../input.ts";
 import { parseOffset, parsePositiveInt } from "../parse.ts";
 import { Progress } from "../progress.ts";
@@ -117,7 +118,7 @@ export function logCommand(): Command {
     .description("print records from an offset on (ConsumeStream); with --follow keep waiting for new ones until Ctrl-C")
     .addOption(new Option("--from <offset>", "first offset (default: the lowest retained offset)").argParser(parseOffset).conflicts("last"))
     .addOption(new Option("--last <n>", "start N records before the end").argParser(parsePositiveInt))
-    .option("-f, --follow", "keep the stream open and print new records as they are produced")
+    .option("-f, --follow", "keep the stream open and print new records as they are produced; reconnects (with back-off) after the last printed record when the server goes away")
     .addHelpText(
       "after",
       "\nOutput: OFFSET<tab>VALUE per record (one Record JSON per line with --json).\n" +
@@ -135,8 +136,23 @@ export function logCommand(): Command {
             offset = back > o.lowestOffset ? back : o.lowestOffset;
           } else offset = o.lowestOffset;
         }
-        const stream = client.consumeStream({ offset, stopAtEnd: !opts.follow }, opts.follow ? cli.openCall() : cli.call());
-        for await (const res of stream) printRecord(cli, res.record ?? create(RecordSchema));
+        if (!opts.follow) {
+          for await (const res of client.consumeStream({ offset, stopAtEnd: true }, cli.call())) printRecord(cli, res.record ?? create(RecordSchema));
+          return;
+        }
+        // Resumes after the last printed record when the server comes back.
+        let next = offset;
+        await follow({
+          open: (call) => client.consumeStream({ offset: next, stopAtEnd: false }, call),
+          onMessage: (res) => {
+            const record = res.record ?? create(RecordSchema);
+            printRecord(cli, record);
+            next = record.offset + 1n;
+          },
+          signal: cli.signal,
+          timeoutMs: cli.openCall().timeoutMs,
+          note: (text) => cli.note(text),
+        });
       }),
     );
 

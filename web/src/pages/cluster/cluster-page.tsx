@@ -1,4 +1,3 @@
-import { useState } from "react";
 import { Instances } from "./instances.tsx";
 import { ServerHealth } from "./server-health.tsx";
 import { SubmitTaskForm } from "./submit-task-form.tsx";
@@ -7,8 +6,6 @@ import { Workers } from "./workers.tsx";
 
 /** Cluster: server health, registered instances, workers, submitting and watching tasks. */
 export function ClusterPage() {
-  // The bearer token for SubmitTask and CancelTask: in memory only, never stored.
-  const [token, setToken] = useState("");
   return (
     <div className="page">
       <div className="page-head">
@@ -21,8 +18,8 @@ export function ClusterPage() {
       </div>
       <Workers />
       <div className="grid-tasks">
-        <SubmitTaskForm token={token} setToken={setToken} />
-        <Tasks token={token} />
+        <SubmitTaskForm />
+        <Tasks />
       </div>
     </div>
   );

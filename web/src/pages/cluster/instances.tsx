@@ -1,17 +1,15 @@
-import { createClient } from "@connectrpc/connect";
-import { useTransport } from "@connectrpc/connect-query";
-import { useMemo, useState } from "react";
+import { useState } from "react";
 import { ClusterService, type Instance } from "@gen/cluster/v1/cluster_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel } from "../../components/status.tsx";
 import { formatAgo } from "../../lib/format.ts";
 import { useTransportChoice } from "../../lib/transport-context.tsx";
 import { useServerStream } from "../../lib/use-stream.ts";
+import { useClient } from "../../lib/use-client.ts";
 
 /** Registered instances per service, live from WatchInstances (the full set on every change). */
 export function Instances() {
-  const transport = useTransport();
   const { kind } = useTransportChoice();
-  const client = useMemo(() => createClient(ClusterService, transport), [transport]);
+  const client = useClient(ClusterService);
   const [snapshot, setSnapshot] = useState<{ enabled: boolean; instances: Instance[] } | undefined>();
   const stream = useServerStream({
     key: kind,

@@ -1,22 +1,24 @@
 import { create } from "@bufbuild/protobuf";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { useTransport } from "@connectrpc/connect-query";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { useMutation } from "@tanstack/react-query";
-import { useMemo, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { NodeService } from "@gen/node/v1/node_pb.js";
 import { Panel } from "../../components/status.tsx";
 import { describeError, violationsOf } from "../../lib/errors.ts";
 import { FormActions, type FormResult } from "../../components/form-actions.tsx";
+import { useTransportChoice } from "../../lib/transport-context.tsx";
+import { useClient } from "../../lib/use-client.ts";
 
 /**
  * Submits a task: a program and its arguments (one per line, never through a
  * shell), an optional time limit, and the bearer token when the server has
- * one. The token is sent as `Authorization: Bearer …` and kept in memory only.
+ * one. The token is sent as `Authorization: Bearer …` by the transport's
+ * interceptor (transport-context.tsx) and kept in memory only.
  */
-export function SubmitTaskForm({ token, setToken }: { token: string; setToken(token: string): void }) {
-  const transport = useTransport();
-  const client = useMemo(() => createClient(NodeService, transport), [transport]);
+export function SubmitTaskForm() {
+  const { token, setToken } = useTransportChoice();
+  const client = useClient(NodeService);
   const [program, setProgram] = useState("");
   const [args, setArgs] = useState("");
   const [timeout, setTimeoutText] = useState("");
@@ -24,7 +26,7 @@ export function SubmitTaskForm({ token, setToken }: { token: string; setToken(to
   const [result, setResult] = useState<FormResult | undefined>();
 
   const submit = useMutation({
-    mutationFn: (input: { program: string; args: string[]; timeoutSeconds?: number; token: string }) =>
+    mutationFn: (input: { program: string; args: string[]; timeoutSeconds?: number }) =>
       client.submitTask(
         {
           command: { program: input.program, args: input.args },
@@ -36,7 +38,6 @@ export function SubmitTaskForm({ token, setToken }: { token: string; setToken(to
                   nanos: Math.round((input.timeoutSeconds % 1) * 1e9),
                 }),
         },
-        { headers: input.token ? { Authorization: `Bearer ${input.token}` } : {} },
       ),
   });
 
@@ -54,7 +55,7 @@ export function SubmitTaskForm({ token, setToken }: { token: string; setToken(to
     if (Object.keys(next).length > 0) return;
     const argList = args.split("\n").map((a) => a.replace(/\r$/, "")).filter((a, i, all) => a !== "" || i < all.length - 1);
     submit.mutate(
-      { program: program.trim(), args: argList.filter((a) => a !== ""), timeoutSeconds, token: token.trim() },
+      { program: program.trim(), args: argList.filter((a) => a !== ""), timeoutSeconds },
       {
         onSuccess: (res) => setResult({ ok: true, text: `Task ${res.taskId} queued.` }),
         onError: (err) => {

@@ -1,5 +1,4 @@
-import { createClient } from "@connectrpc/connect";
-import { useQuery, useTransport } from "@connectrpc/connect-query";
+import { useQuery } from "@connectrpc/connect-query";
 import { useMutation } from "@tanstack/react-query";
 import { useMemo, useRef, useState } from "react";
 import { NodeService, TaskState, type Task } from "@gen/node/v1/node_pb.js";
@@ -10,6 +9,7 @@ import { formatDuration, formatTime, timestampDate } from "../../lib/format.ts";
 import { whyQueued } from "../../../../node-client/src/worker-match.ts";
 import { useTransportChoice } from "../../lib/transport-context.tsx";
 import { useServerStream } from "../../lib/use-stream.ts";
+import { useClient } from "../../lib/use-client.ts";
 
 const stateView: Record<TaskState, { tone: Tone; label: string }> = {
   [TaskState.UNSPECIFIED]: { tone: "muted", label: "unknown" },
@@ -31,10 +31,9 @@ const maxUpdates = 500;
  * (every state change, merged by task id). After a reconnect the list is
  * fetched again, so changes made while disconnected (or hidden) are not missed.
  */
-export function Tasks({ token }: { token: string }) {
-  const transport = useTransport();
+export function Tasks() {
   const { kind } = useTransportChoice();
-  const client = useMemo(() => createClient(NodeService, transport), [transport]);
+  const client = useClient(NodeService);
   const list = useQuery(NodeService.method.listTasks, { pageSize: maxTasks });
   // Shares the Workers panel's query (same key): why queued tasks wait.
   const nodes = useQuery(NodeService.method.listNodes, {}, { refetchInterval: pollEvery(2000) });
@@ -78,10 +77,7 @@ export function Tasks({ token }: { token: string }) {
 
   const cancel = useMutation({
     mutationFn: (taskId: string) =>
-      client.cancelTask(
-        { taskId, reason: "cancelled from the web UI" },
-        { headers: token ? { Authorization: `Bearer ${token.trim()}` } : {} },
-      ),
+      client.cancelTask({ taskId, reason: "cancelled from the web UI" }),
     onSuccess: (res) => {
       const task = res.task;
       if (task) setUpdates((m) => new Map(m).set(task.id, task));

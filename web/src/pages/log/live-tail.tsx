@@ -1,12 +1,11 @@
-import { createClient } from "@connectrpc/connect";
-import { useTransport } from "@connectrpc/connect-query";
-import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { LogService } from "@gen/log/v1/log_pb.js";
 import { Badge, Empty, Panel } from "../../components/status.tsx";
 import { describeError, describeOutOfRange, offsetOutOfRangeOf } from "../../lib/errors.ts";
 import { recordText } from "../../lib/format.ts";
 import { useTransportChoice } from "../../lib/transport-context.tsx";
 import { useServerStream } from "../../lib/use-stream.ts";
+import { useClient } from "../../lib/use-client.ts";
 
 interface Row {
   offset: bigint;
@@ -24,9 +23,8 @@ const maxRows = 1000;
  * offset, so nothing is missed or shown twice. Reconnects after outages.
  */
 export function LiveTail({ lowest }: { lowest: bigint | undefined }) {
-  const transport = useTransport();
   const { kind } = useTransportChoice();
-  const client = useMemo(() => createClient(LogService, transport), [transport]);
+  const client = useClient(LogService);
   const [from, setFrom] = useState("0");
   const [fromError, setFromError] = useState<string | undefined>();
   const [run, setRun] = useState<number | null>(null);

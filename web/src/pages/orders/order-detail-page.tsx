@@ -93,8 +93,7 @@ export function OrderDetailPage({ id }: { id: string }) {
       </Panel>
       {editing ? (
         <p className="footnote">
-          Saving sends the order with <code>UpdateOrders</code> — a client-streaming RPC, called with a single message
-          (browsers cannot stream a request body).
+          Saving replaces the whole order with one unary <code>UpdateOrder</code> call.
         </p>
       ) : null}
     </div>

@@ -1,13 +1,12 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { useTransport } from "@connectrpc/connect-query";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
 import { OrderService, type Order, type OrderSchema } from "@gen/order/v1/order_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { callClientStreamingOnce } from "../../lib/client-stream-once.ts";
 import { describeError, violationsOf } from "../../lib/errors.ts";
 import { parseDollars } from "../../lib/format.ts";
 import { Link } from "../../lib/router.tsx";
+import { useClient } from "../../lib/use-client.ts";
 
 /** Form state; items are edited as a list of inputs. */
 interface Draft {
@@ -34,21 +33,20 @@ function draftOf(order: Order): Draft {
 type FieldErrors = Record<string, string>;
 
 export interface OrderFormProps {
-  /** Without an order the form adds one (AddOrder); with one it edits it (UpdateOrders). */
+  /** Without an order the form adds one (AddOrder); with one it edits it (UpdateOrder). */
   order?: Order;
   onSaved(id: string): void;
   onCancel?(): void;
 }
 
 /**
- * Adds an order with AddOrder, or edits one with UpdateOrders (one order per
- * call, see client-stream-once.ts). There is no client-side validation of
- * the order itself: the server's google.rpc.BadRequest field violations are
+ * Adds an order with AddOrder, or edits one with UpdateOrder. There is no
+ * client-side validation of the order itself: the server's google.rpc.BadRequest field violations are
  * shown next to the fields they name (paths like `order.items[0]`).
  */
 export function OrderForm({ order, onSaved, onCancel }: OrderFormProps) {
   const editing = order !== undefined;
-  const transport = useTransport();
+  const client = useClient(OrderService);
   const [draft, setDraft] = useState<Draft>(() => (order ? draftOf(order) : emptyDraft));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | undefined>();
@@ -56,10 +54,10 @@ export function OrderForm({ order, onSaved, onCancel }: OrderFormProps) {
   const save = useMutation({
     mutationFn: async (o: MessageInitShape<typeof OrderSchema>): Promise<string> => {
       if (editing) {
-        const res = await callClientStreamingOnce(transport, OrderService.method.updateOrders, { order: o });
-        return res.ids[0] ?? o.id ?? "";
+        const res = await client.updateOrder({ order: o });
+        return res.order?.id ?? o.id ?? "";
       }
-      const res = await createClient(OrderService, transport).addOrder({ order: o });
+      const res = await client.addOrder({ order: o });
       return res.id;
     },
   });

@@ -1,6 +1,4 @@
-import { createClient } from "@connectrpc/connect";
-import { useTransport } from "@connectrpc/connect-query";
-import { useMemo, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { OrderService, type Order } from "@gen/order/v1/order_pb.js";
 import { Empty, ErrorMessage, Loading, Panel } from "../../components/status.tsx";
 import { formatCents } from "../../lib/format.ts";
@@ -8,6 +6,7 @@ import { Link } from "../../lib/router.tsx";
 import { useTransportChoice } from "../../lib/transport-context.tsx";
 import { useServerStream } from "../../lib/use-stream.ts";
 import { OrderForm } from "./order-form.tsx";
+import { useClient } from "../../lib/use-client.ts";
 
 interface Search {
   query: string;
@@ -17,9 +16,8 @@ interface Search {
 
 /** Orders: a search box whose SearchOrders stream fills the table row by row, and the add form. */
 export function OrdersPage() {
-  const transport = useTransport();
   const { kind } = useTransportChoice();
-  const client = useMemo(() => createClient(OrderService, transport), [transport]);
+  const client = useClient(OrderService);
   const [text, setText] = useState("");
   const [search, setSearch] = useState<Search | null>({ query: "", run: 0 });
   const [last, setLast] = useState<Search>({ query: "", run: 0 });

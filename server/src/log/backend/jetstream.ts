@@ -1,0 +1,413 @@
+/**
+ * The commit log in a NATS JetStream stream (`--nats`): every instance on the
+ * same NATS serves the same records at the same offsets; NATS replicates the
+ * stream across its cluster (Raft). offset = stream sequence − 1.
+ *
+ * - append: publish with a message id (`Nats-Msg-Id`, deduplicated within the
+ *   stream's duplicate window) and retry until the call's deadline while the
+ *   stream has no leader (503 "no responders", reported by the client as
+ *   "jetstream is not enabled") or an ack times out; a retry whose first ack
+ *   was lost is stored once.
+ * - read: through the stream leader (STREAM.MSG.GET), so a record just
+ *   acknowledged to any instance is found (direct get may answer from a
+ *   replica that has not applied it yet).
+ * - stream: an ephemeral, in-memory, ack-none pull consumer from the offset,
+ *   fetched in bounded batches (the next batch is pulled only when the RPC has
+ *   sent the last one: flow control), recreated from the last offset sent
+ *   after any error (gap-free, duplicate-free), deleted when the stream ends.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type Consumer,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import {
+  connect,
+  credsAuthenticator,
+  nanos,
+  nuid,
+  tokenAuthenticator,
+  usernamePasswordAuthenticator,
+  type Authenticator,
+  type NatsConnection,
+} from "@nats-io/transport-node";
+import { LogUnavailableError, type CommitLog, type LogOffsets, type LogRecord, type StreamOptions } from "../commit-log.ts";
+import { OffsetOutOfRangeError, RecordTooLargeError } from "../log-errors.ts";
+
+/** Credentials for a secured NATS; never logged. */
+export interface NatsAuth {
+  token?: string;
+  user?: string;
+  pass?: string;
+  /** Contents of a `.creds` file (JWT + nkey seed). */
+  creds?: Uint8Array;
+}
+
+/** Options of `openJetStreamLog()`. */
+export interface JetStreamLogOptions {
+  /** NATS server URLs, e.g. ["nats://127.0.0.1:4222"]. */
+  servers: string[];
+  auth?: NatsAuth;
+  /** Stream name. Default "switchboard-log". */
+  stream?: string;
+  /** Stream replicas; default 3 when the NATS cluster has ≥ 3 servers, else 1. */
+  replicas?: number;
+  /** Largest record value; the effective limit is also below NATS's max payload. Default 1 MiB. */
+  maxRecordBytes?: number;
+  /** Stream max_bytes: oldest records are removed beyond it. 0 = unlimited (default). */
+  retentionBytes?: number;
+  /** Stream max_age in ms: older records are removed. 0 = unlimited (default). */
+  retentionAgeMs?: number;
+  /** How long an append/read retries when the call has no deadline of its own. Default 15 s. */
+  retryMs?: number;
+  /** Timeout of one JetStream API request or publish ack. Default 2 s. */
+  requestTimeoutMs?: number;
+  /** How long a lost connection may take to come back before calls fail fast. Default 1 s. */
+  reconnectGraceMs?: number;
+  /** Records one ConsumeStream fetches per pull. Default 256. */
+  streamBatch?: number;
+}
+
+/** Room left in NATS's max_payload for the message id header and framing. */
+const headerAllowance = 512;
+const retryDelayMs = 50;
+
+/** Connects, creates the stream when missing (or checks an existing one's settings) and serves it. */
+export async function openJetStreamLog(options: JetStreamLogOptions): Promise<JetStreamLog> {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 2000;
+  const nc = await connect({
+    servers: options.servers,
+    name: "switchboard-log",
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    timeout: 5000,
+    ...(options.auth ? { authenticator: authenticator(options.auth) } : {}),
+  });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: Math.max(requestTimeoutMs, 5000) });
+    const js = jetstream(nc, { timeout: requestTimeoutMs });
+    const name = options.stream ?? "switchboard-log";
+    const replicas = options.replicas ?? ((await clusterSize(nc, options.servers)) >= 3 ? 3 : 1);
+    const wanted = streamConfig(name, replicas, options.retentionBytes ?? 0, options.retentionAgeMs ?? 0);
+    await ensureStream(jsm, wanted);
+    return new JetStreamLog(nc, js, jsm, wanted, options);
+  } catch (err) {
+    await nc.close().catch(() => {});
+    throw err;
+  }
+}
+
+function authenticator(auth: NatsAuth): Authenticator {
+  if (auth.creds) return credsAuthenticator(auth.creds);
+  if (auth.token !== undefined) return tokenAuthenticator(auth.token);
+  return usernamePasswordAuthenticator(auth.user ?? "", auth.pass);
+}
+
+/** Servers in the NATS cluster: those it advertises (connect_urls) or the ones we were given, whichever is more. */
+async function clusterSize(nc: NatsConnection, servers: string[]): Promise<number> {
+  const info = nc.info;
+  const advertised = new Set(info?.connect_urls ?? []);
+  return Math.max(advertised.size, servers.length);
+}
+
+function streamConfig(name: string, replicas: number, maxBytes: number, maxAgeMs: number): Partial<StreamConfig> & { name: string } {
+  return {
+    name,
+    subjects: [`${name}.records`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: replicas,
+    max_bytes: maxBytes > 0 ? maxBytes : -1,
+    max_age: maxAgeMs > 0 ? nanos(maxAgeMs) : 0,
+    // JetStream refuses a duplicate window longer than max_age.
+    duplicate_window: nanos(maxAgeMs > 0 ? Math.min(120_000, maxAgeMs) : 120_000),
+  };
+}
+
+/** The settings that must match for an existing stream to be used as is. */
+const checkedSettings = ["subjects", "retention", "storage", "discard", "num_replicas", "max_bytes", "max_age"] as const;
+
+async function ensureStream(jsm: JetStreamManager, wanted: Partial<StreamConfig> & { name: string }): Promise<void> {
+  let existing: StreamConfig | undefined;
+  try {
+    existing = (await jsm.streams.info(wanted.name)).config;
+  } catch (err) {
+    if (!/stream not found/i.test(String((err as Error).message))) throw err;
+  }
+  if (existing === undefined) {
+    try {
+      await jsm.streams.add(wanted);
+      return;
+    } catch (err) {
+      // Another instance may have created it at the same moment: check what it made.
+      existing = (await jsm.streams.info(wanted.name).catch(() => { throw err; })).config;
+    }
+  }
+  const mismatches = checkedSettings.filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k]));
+  if (mismatches.length > 0) {
+    const show = (c: Partial<StreamConfig>) => mismatches.map((k) => `${k}=${JSON.stringify(c[k])}`).join(", ");
+    throw new Error(
+      `NATS stream "${wanted.name}" exists with ${show(existing)}, but this server is configured for ${show(wanted)}; ` +
+        `start with matching --log-replicas / --log-retention-bytes / --log-retention-age, use another --log-stream, ` +
+        `or change the stream yourself (it is never reconfigured silently)`,
+    );
+  }
+}
+
+export class JetStreamLog implements CommitLog {
+  readonly maxRecordBytes: number;
+  readonly streamName: string;
+  readonly subject: string;
+  readonly replicas: number;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #retryMs: number;
+  readonly #requestTimeoutMs: number;
+  readonly #graceMs: number;
+  readonly #batch: number;
+  readonly #idPrefix = nuid.next();
+  #idSeq = 0;
+  #connected = true;
+  #disconnectedAt = 0;
+  #closed = false;
+  #listeners = new Set<(available: boolean) => void>();
+  #reconnectWaiters = new Set<() => void>();
+
+  constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, options: JetStreamLogOptions) {
+    this.#nc = nc;
+    this.#js = js;
+    this.#jsm = jsm;
+    this.streamName = config.name;
+    this.subject = config.subjects![0]!;
+    this.replicas = config.num_replicas!;
+    this.#retryMs = options.retryMs ?? 15_000;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 2000;
+    this.#graceMs = options.reconnectGraceMs ?? 1000;
+    this.#batch = options.streamBatch ?? 256;
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.maxRecordBytes = Math.min(options.maxRecordBytes ?? 1024 * 1024, maxPayload - headerAllowance);
+    void this.#watchStatus();
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (s.type === "disconnect" && this.#connected) this.#setConnected(false);
+      else if (s.type === "reconnect") this.#setConnected(true);
+    }
+  }
+
+  #setConnected(connected: boolean): void {
+    this.#connected = connected;
+    if (!connected) this.#disconnectedAt = Date.now();
+    else for (const w of this.#reconnectWaiters) w();
+    for (const l of this.#listeners) l(connected);
+  }
+
+  onAvailability(listener: (available: boolean) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves when connected; while NATS is unreachable for longer than the grace, fails fast. */
+  async #ready(signal?: AbortSignal): Promise<void> {
+    if (this.#closed) throw new LogUnavailableError("the commit log is closed");
+    if (this.#connected) return;
+    const left = this.#disconnectedAt + this.#graceMs - Date.now();
+    if (left > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#reconnectWaiters.delete(done);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.#reconnectWaiters.add(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
+      if (this.#connected) return;
+    }
+    throw new LogUnavailableError("the commit log is unavailable: no connection to NATS");
+  }
+
+  /**
+   * Runs `fn` until it succeeds, retrying transient errors (no stream leader,
+   * timeouts) until `signal` aborts or `retryMs` passed; then UNAVAILABLE.
+   */
+  async #retry<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const until = Date.now() + this.#retryMs;
+    let last: unknown;
+    for (;;) {
+      await this.#ready(signal);
+      try {
+        return await untilAborted(fn(), signal);
+      } catch (err) {
+        if (err instanceof OffsetOutOfRangeError) throw err;
+        if (!signal?.aborted || last === undefined) last = err;
+        // At the call's deadline (or cancellation) the answer is UNAVAILABLE: the record may or may not be stored.
+        if (signal?.aborted || Date.now() + retryDelayMs >= until || this.#closed) {
+          throw new LogUnavailableError(
+            `${what} failed: the NATS JetStream stream "${this.streamName}" did not answer in time (last error: ${(last as Error).message})`,
+            { cause: last },
+          );
+        }
+        await sleep(retryDelayMs, signal).catch(() => {});
+      }
+    }
+  }
+
+  append(value: Uint8Array, signal?: AbortSignal): Promise<number> {
+    if (value.length > this.maxRecordBytes) return Promise.reject(new RecordTooLargeError(value.length, this.maxRecordBytes));
+    const msgID = `${this.#idPrefix}-${++this.#idSeq}`;
+    return this.#retry("produce", signal, async () => {
+      const ack = await this.#js.publish(this.subject, value, { msgID, timeout: this.#requestTimeoutMs });
+      return ack.seq - 1;
+    });
+  }
+
+  async offsets(signal?: AbortSignal): Promise<LogOffsets> {
+    return this.#retry("reading the log's offsets", signal, async () => {
+      const { state } = await this.#jsm.streams.info(this.streamName);
+      const next = state.last_seq;
+      return { lowest: state.messages === 0 ? next : state.first_seq - 1, next };
+    });
+  }
+
+  async read(offset: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      const { lowest, next } = await this.offsets(signal);
+      throw new OffsetOutOfRangeError(offset, lowest, next);
+    }
+    const msg = await this.#retry("consume", signal, async () => {
+      try {
+        return await this.#jsm.streams.getMessage(this.streamName, { seq: offset + 1 });
+      } catch (err) {
+        if (/no message found/i.test(String((err as Error).message))) return null;
+        throw err;
+      }
+    });
+    if (msg === null) {
+      const { lowest, next } = await this.offsets(signal);
+      throw new OffsetOutOfRangeError(offset, lowest, next);
+    }
+    return msg.data;
+  }
+
+  async *stream(offset: number, { stopAtEnd, signal }: StreamOptions): AsyncGenerator<LogRecord> {
+    const { lowest, next } = await this.offsets(signal);
+    if (!Number.isSafeInteger(offset) || offset < lowest || offset > next) throw new OffsetOutOfRangeError(offset, lowest, next);
+    const end = stopAtEnd ? next : Number.POSITIVE_INFINITY;
+    let expected = offset;
+    let failingSince = 0;
+    while (expected < end) {
+      signal.throwIfAborted();
+      await this.#ready(signal);
+      let consumer: Consumer | undefined;
+      try {
+        const info = await this.#jsm.consumers.add(this.streamName, {
+          ack_policy: AckPolicy.None,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: expected + 1,
+          mem_storage: true,
+          num_replicas: 1,
+          inactive_threshold: nanos(30_000),
+        });
+        consumer = await this.#js.consumers.get(this.streamName, info.name);
+        for (;;) {
+          const batch = Math.min(this.#batch, end - expected);
+          const before = expected;
+          const msgs = await consumer.fetch({ max_messages: batch, expires: 3000 });
+          const stop = () => msgs.stop();
+          signal.addEventListener("abort", stop, { once: true });
+          try {
+            for await (const m of msgs) {
+              const got = m.seq - 1;
+              if (got < expected) continue; // already sent
+              if (got > expected) {
+                // Records below `got` are gone (retention) or the consumer skipped: check which.
+                const now = await this.offsets(signal);
+                if (expected < now.lowest) throw new OffsetOutOfRangeError(expected, now.lowest, now.next);
+                throw new Error(`consumer skipped from offset ${expected} to ${got}`);
+              }
+              failingSince = 0;
+              yield { offset: got, value: m.data };
+              expected++;
+            }
+          } finally {
+            signal.removeEventListener("abort", stop);
+            msgs.stop();
+          }
+          signal.throwIfAborted();
+          if (expected >= end) return;
+          if (expected === before) {
+            // An empty pull: nothing new, or the consumer is gone (its server died, and a pull to
+            // it just expires). Records the stream has but the consumer did not send mean the latter.
+            const now = await this.offsets(signal);
+            if (now.next > expected) throw new Error(`consumer ${info.name} sent nothing while offset ${expected} exists`);
+          }
+        }
+      } catch (err) {
+        if (err instanceof OffsetOutOfRangeError) throw err;
+        signal.throwIfAborted();
+        failingSince ||= Date.now();
+        if (this.#closed || Date.now() - failingSince > this.#retryMs) {
+          throw new LogUnavailableError(`ConsumeStream failed: the NATS JetStream stream "${this.streamName}" did not answer (${(err as Error).message})`, {
+            cause: err,
+          });
+        }
+        await sleep(retryDelayMs * 4, signal);
+      } finally {
+        if (consumer !== undefined) await this.#deleteConsumer(consumer);
+      }
+    }
+  }
+
+  async #deleteConsumer(consumer: Consumer): Promise<void> {
+    if (!this.#connected) return; // inactive_threshold removes it
+    await Promise.race([consumer.delete().catch(() => false), sleep(this.#requestTimeoutMs).catch(() => {})]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of this.#reconnectWaiters) w();
+    await this.#nc.close();
+  }
+}
+
+/** `p`, or a rejection as soon as `signal` aborts (the operation itself goes on; its result is dropped). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  p.catch(() => {}); // a late failure after the abort is dropped, not unhandled
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
