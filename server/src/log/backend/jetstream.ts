@@ -19,37 +19,20 @@
 import {
   AckPolicy,
   DeliverPolicy,
-  DiscardPolicy,
   jetstream,
   jetstreamManager,
-  RetentionPolicy,
-  StorageType,
   type Consumer,
   type JetStreamClient,
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import {
-  connect,
-  credsAuthenticator,
-  nanos,
-  nuid,
-  tokenAuthenticator,
-  usernamePasswordAuthenticator,
-  type Authenticator,
-  type NatsConnection,
-} from "@nats-io/transport-node";
+import { connect, nanos, nuid, type NatsConnection } from "@nats-io/transport-node";
 import { LogUnavailableError, type CommitLog, type LogOffsets, type LogRecord, type StreamOptions } from "../commit-log.ts";
 import { OffsetOutOfRangeError, RecordTooLargeError } from "../log-errors.ts";
+import { sleep, untilAborted } from "./abortable.ts";
+import { authenticator, clusterSize, ensureStream, streamConfig, type NatsAuth } from "./jetstream-setup.ts";
 
-/** Credentials for a secured NATS; never logged. */
-export interface NatsAuth {
-  token?: string;
-  user?: string;
-  pass?: string;
-  /** Contents of a `.creds` file (JWT + nkey seed). */
-  creds?: Uint8Array;
-}
+export type { NatsAuth } from "./jetstream-setup.ts";
 
 /** Options of `openJetStreamLog()`. */
 export interface JetStreamLogOptions {
@@ -102,64 +85,6 @@ export async function openJetStreamLog(options: JetStreamLogOptions): Promise<Je
   } catch (err) {
     await nc.close().catch(() => {});
     throw err;
-  }
-}
-
-function authenticator(auth: NatsAuth): Authenticator {
-  if (auth.creds) return credsAuthenticator(auth.creds);
-  if (auth.token !== undefined) return tokenAuthenticator(auth.token);
-  return usernamePasswordAuthenticator(auth.user ?? "", auth.pass);
-}
-
-/** Servers in the NATS cluster: those it advertises (connect_urls) or the ones we were given, whichever is more. */
-async function clusterSize(nc: NatsConnection, servers: string[]): Promise<number> {
-  const info = nc.info;
-  const advertised = new Set(info?.connect_urls ?? []);
-  return Math.max(advertised.size, servers.length);
-}
-
-function streamConfig(name: string, replicas: number, maxBytes: number, maxAgeMs: number): Partial<StreamConfig> & { name: string } {
-  return {
-    name,
-    subjects: [`${name}.records`],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    num_replicas: replicas,
-    max_bytes: maxBytes > 0 ? maxBytes : -1,
-    max_age: maxAgeMs > 0 ? nanos(maxAgeMs) : 0,
-    // JetStream refuses a duplicate window longer than max_age.
-    duplicate_window: nanos(maxAgeMs > 0 ? Math.min(120_000, maxAgeMs) : 120_000),
-  };
-}
-
-/** The settings that must match for an existing stream to be used as is. */
-const checkedSettings = ["subjects", "retention", "storage", "discard", "num_replicas", "max_bytes", "max_age"] as const;
-
-async function ensureStream(jsm: JetStreamManager, wanted: Partial<StreamConfig> & { name: string }): Promise<void> {
-  let existing: StreamConfig | undefined;
-  try {
-    existing = (await jsm.streams.info(wanted.name)).config;
-  } catch (err) {
-    if (!/stream not found/i.test(String((err as Error).message))) throw err;
-  }
-  if (existing === undefined) {
-    try {
-      await jsm.streams.add(wanted);
-      return;
-    } catch (err) {
-      // Another instance may have created it at the same moment: check what it made.
-      existing = (await jsm.streams.info(wanted.name).catch(() => { throw err; })).config;
-    }
-  }
-  const mismatches = checkedSettings.filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k]));
-  if (mismatches.length > 0) {
-    const show = (c: Partial<StreamConfig>) => mismatches.map((k) => `${k}=${JSON.stringify(c[k])}`).join(", ");
-    throw new Error(
-      `NATS stream "${wanted.name}" exists with ${show(existing)}, but this server is configured for ${show(wanted)}; ` +
-        `start with matching --log-replicas / --log-retention-bytes / --log-retention-age, use another --log-stream, ` +
-        `or change the stream yourself (it is never reconfigured silently)`,
-    );
   }
 }
 
@@ -383,31 +308,4 @@ export class JetStreamLog implements CommitLog {
     for (const w of this.#reconnectWaiters) w();
     await this.#nc.close();
   }
-}
-
-/** `p`, or a rejection as soon as `signal` aborts (the operation itself goes on; its result is dropped). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return p;
-  p.catch(() => {}); // a late failure after the abort is dropped, not unhandled
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
