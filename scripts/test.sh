@@ -7,12 +7,14 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "system packages (etcd, chromium, h2load)"
+step "system packages (etcd, chromium, h2load, postgresql, nats-server)"
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v etcdctl >/dev/null || need+=(etcd-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v h2load >/dev/null || need+=(nghttp2-client)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""
@@ -25,9 +27,10 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
     || { echo "FATAL: could not install ${need[*]}" >&2; exit 1; }
 fi
-for p in etcd etcdctl /usr/bin/chromium h2load; do
+for p in etcd etcdctl /usr/bin/chromium h2load /usr/sbin/nats-server; do
   command -v "$p" >/dev/null || { echo "FATAL: $p still missing" >&2; exit 1; }
 done
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || { echo "FATAL: PostgreSQL still missing" >&2; exit 1; }
 
 step "runtime"
 node_version="$(node --version)"
