@@ -41,6 +41,12 @@ export interface BalancedTransportOptions {
   ejectBaseMs?: number;
   /** Longest ejection period, in ms. Default 30000. */
   ejectMaxMs?: number;
+  /**
+   * Where the round-robin of a new endpoint set starts: index
+   * floor(random() × endpoints), as grpc-go's round_robin does, so short-lived
+   * clients spread their first calls. Default Math.random.
+   */
+  random?: () => number;
   /** How long a call waits for the first endpoint to appear, in ms. Default 5000. */
   waitForEndpointsMs?: number;
   /** HTTP/2 connections idle this long are closed, in ms. Default 15000. */
@@ -91,7 +97,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   } else {
     throw new Error("createBalancedTransport: give `etcd` or `resolver`");
   }
-  const picker = new RoundRobinPicker({ ejectBaseMs: options.ejectBaseMs, ejectMaxMs: options.ejectMaxMs });
+  const picker = new RoundRobinPicker({ ejectBaseMs: options.ejectBaseMs, ejectMaxMs: options.ejectMaxMs, random: options.random });
   const conns = new Map<string, ClosableTransport>();
   /** Connections of endpoints that left; closed when idle or on close(). */
   const retired = new Set<ClosableTransport>();
