@@ -24,6 +24,8 @@ import { registerReflection } from "./reflection/reflection-service.ts";
 import type { ServiceModule } from "./service-module.ts";
 import { serviceModules } from "./services.ts";
 import { openDatabase } from "./db/open.ts";
+import { backendReporter } from "./cluster/backend-status.ts";
+import { defaultAdvertise } from "./registry/advertise.ts";
 
 /** How long after its deadline a call that could not end by itself is cut. */
 const deadlineGraceMs = 1_000;
@@ -97,6 +99,8 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   for (const s of services) health.set(s.typeName, ServingStatus.SERVING);
   db?.followHealth(health, services, shutdown.signal);
 
+  /** "host:port" of this instance, once it listens (for ClusterService status). */
+  let selfAddress = "";
   // 2. Routes: the services, health and reflection, behind CORS.
   const files = [
     file_grpc_health_v1_health,
@@ -115,7 +119,12 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   const routes = (router: ConnectRouter) => {
     for (const m of modules) m.register(router);
     registerHealth(router, health);
-    registerClusterService(router, cluster.view, cluster.workers);
+    registerClusterService(router, cluster.view, cluster.workers, {
+      address: () => selfAddress,
+      services: () => services.map((s) => s.typeName),
+      backends: backendReporter(options, modules, db?.db),
+      scheme: options.tlsCert ? "https" : "http",
+    });
     registerReflection(router, files, () => served);
   };
   const interceptors = options.logRequests ? [requestLogInterceptor(logger)] : [];
@@ -172,6 +181,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     { url: listener.url, port: listener.port, tls: listener.tls, services: services.map((s) => s.typeName) },
     "serving gRPC, gRPC-Web and Connect",
   );
+  selfAddress = options.advertise ?? defaultAdvertise(options.host, listener.port);
   cluster.register(options.host, listener.port, services.map((s) => s.typeName));
 
   let closing: Promise<void> | undefined;
