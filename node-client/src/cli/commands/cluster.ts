@@ -12,7 +12,10 @@ import { formatTable } from "../format.ts";
 
 /** `switchboard cluster status`: every instance, its backends and their health (ClusterService.GetClusterStatus). */
 export function clusterCommand(): Command {
-  const cluster = new Command("cluster").description("the cluster as the servers see it");
+  const cluster = new Command("cluster")
+    .description("the cluster as the servers see it: instances, backends, health (cluster.v1.ClusterService)")
+    .enablePositionalOptions()
+    .addHelpText("after", examples("switchboard cluster status", "switchboard cluster status --json"));
   cluster.addCommand(
     new Command("status")
       .description("instances, the backends each uses (embedded, PostgreSQL, JetStream) and their health")
