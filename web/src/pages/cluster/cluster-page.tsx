@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { Backends } from "./backends.tsx";
 import { Instances } from "./instances.tsx";
 import { ServerHealth } from "./server-health.tsx";
 import { SubmitTaskForm } from "./submit-task-form.tsx";
@@ -19,6 +20,7 @@ export function ClusterPage() {
         <ServerHealth />
         <Instances />
       </div>
+      <Backends />
       <Workers />
       <div className="grid-tasks">
         <SubmitTaskForm token={token} setToken={setToken} />
