@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { listInstances } from "../node-client/src/discovery/list-instances.ts";
-import { clusterPorts, defaultLocalClusterOptions } from "../scripts/cluster/local-cluster.ts";
+import { clusterPorts, defaultLocalClusterOptions, freeClusterPorts } from "../scripts/cluster/local-cluster.ts";
 import { busyPorts } from "../scripts/cluster/ports.ts";
 import { checkHealth } from "../scripts/cluster/switchboard.ts";
 import { repoRoot } from "./harness/server-process.ts";
@@ -18,12 +18,7 @@ const script = path.join(repoRoot, "scripts/cluster.ts");
 
 /** Port flags whose every derived port is free right now. */
 async function freePortFlags(instances: number) {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 1000) * 10;
-    const o = { ...defaultLocalClusterOptions, instances, port: base, etcdPort: base + 3, pgPort: base + 5, natsPort: base + 6 };
-    if ((await busyPorts(clusterPorts(o))).length === 0) return o;
-  }
-  throw new Error("no free port range found");
+  return { ...defaultLocalClusterOptions, instances, ...(await freeClusterPorts(instances)) };
 }
 
 /** PIDs of processes whose command line mentions `needle`. */

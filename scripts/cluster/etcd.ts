@@ -21,6 +21,8 @@ export interface EtcdComponent {
   /** "healthy" or the reason it is not. */
   health(): Promise<string>;
   stop(): Promise<void>;
+  /** Starts it again on the same ports and data (after stop). */
+  restart(): Promise<void>;
 }
 
 export async function startEtcd(o: EtcdOptions): Promise<EtcdComponent> {
@@ -28,7 +30,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdComponent> {
   const url = `http://127.0.0.1:${o.clientPort}`;
   const peer = `http://127.0.0.1:${o.clientPort + 1}`;
   const log = path.join(o.dir, "etcd.log");
-  const proc = spawnGroup("etcd", o.bin ?? "etcd", [
+  const launch = () => spawnGroup("etcd", o.bin ?? "etcd", [
     "--name", "sb-local",
     "--data-dir", path.join(o.dir, "data"),
     "--listen-client-urls", url,
@@ -38,6 +40,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdComponent> {
     "--initial-cluster", `sb-local=${peer}`,
     "--log-level", "warn",
   ], { logFile: log });
+  let proc = launch();
   const health = async () => {
     try {
       const body = JSON.parse(await httpGet(`${url}/health`)) as { health?: string };
@@ -46,6 +49,19 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdComponent> {
       return `unreachable (${(err as Error).message})`;
     }
   };
-  await waitFor("etcd", async () => (await health()) === "healthy", { alive: proc.running, diagnose: () => tail(log) }).catch(stopAndThrow(proc));
-  return { url, process: proc, health, stop: () => proc.stop("SIGTERM") };
+  const ready = () =>
+    waitFor("etcd", async () => (await health()) === "healthy", { alive: () => proc.running(), diagnose: () => tail(log) }).catch(stopAndThrow(proc));
+  await ready();
+  return {
+    url,
+    get process() {
+      return proc;
+    },
+    health,
+    stop: () => proc.stop("SIGTERM"),
+    async restart() {
+      proc = launch();
+      await ready();
+    },
+  };
 }

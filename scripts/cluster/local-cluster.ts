@@ -73,6 +73,16 @@ export function clusterPorts(o: LocalClusterOptions): NamedPort[] {
   return ports;
 }
 
+/** Port options (from a random base in 20000–30000) whose every port is free right now: for tests. */
+export async function freeClusterPorts(instances: number): Promise<Pick<LocalClusterOptions, "port" | "etcdPort" | "pgPort" | "natsPort">> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 1000) * 10;
+    const ports = { port: base, etcdPort: base + instances + 1, pgPort: base + instances + 3, natsPort: base + instances + 4 };
+    if ((await busyPorts(clusterPorts({ ...defaultLocalClusterOptions, instances, ...ports }))).length === 0) return ports;
+  }
+  throw new Error("no free port range found");
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

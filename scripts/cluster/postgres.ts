@@ -37,6 +37,8 @@ export interface PostgresComponent {
   readonly process: GroupProcess;
   health(): Promise<string>;
   stop(): Promise<void>;
+  /** Starts it again on the same port and data (after stop). */
+  restart(): Promise<void>;
 }
 
 export async function startPostgres(o: PostgresOptions): Promise<PostgresComponent> {
@@ -67,7 +69,8 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresCompone
     }
   }
   const [c, a] = cmd("postgres", ["-D", data, "-p", String(o.port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${o.dir}`]);
-  const proc = spawnGroup("postgres", c, a, { logFile: log });
+  const launch = () => spawnGroup("postgres", c, a, { logFile: log });
+  let proc = launch();
   const psql = (db: string, sql: string) =>
     execFileSync(path.join(bin, "psql"), ["-h", "127.0.0.1", "-p", String(o.port), "-U", "postgres", "-d", db, "-Atc", sql], {
       encoding: "utf8",
@@ -82,15 +85,25 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresCompone
       return "not accepting connections";
     }
   };
-  await waitFor("postgres", async () => (await health()) === "healthy", { alive: proc.running, diagnose: () => tail(log), timeoutMs: 30_000 }).catch(stopAndThrow(proc, "SIGINT"));
+  const ready = () =>
+    waitFor("postgres", async () => (await health()) === "healthy", { alive: () => proc.running(), diagnose: () => tail(log), timeoutMs: 30_000 }).catch(
+      stopAndThrow(proc, "SIGINT"),
+    );
+  await ready();
   if (psql("postgres", `select 1 from pg_database where datname = '${database.replace(/'/g, "''")}'`) !== "1") {
     psql("postgres", `create database "${database.replace(/"/g, '""')}"`);
   }
   return {
     url: `postgres://postgres@127.0.0.1:${o.port}/${database}`,
-    process: proc,
+    get process() {
+      return proc;
+    },
     health,
     // SIGINT = fast shutdown: the postmaster ends its (setsid) children, then itself.
     stop: () => proc.stop("SIGINT"),
+    async restart() {
+      proc = launch();
+      await ready();
+    },
   };
 }

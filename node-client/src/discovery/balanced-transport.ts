@@ -51,6 +51,16 @@ export interface BalancedTransportOptions {
   waitForEndpointsMs?: number;
   /** HTTP/2 connections idle this long are closed, in ms. Default 15000. */
   idleConnectionTimeoutMs?: number;
+  /**
+   * HTTP/2 keepalive: PING every endpoint connection this often while calls
+   * are open (and before reusing one idle this long). An endpoint that does
+   * not answer within `pingTimeoutMs` — stopped without closing its sockets —
+   * has its connection closed, its calls fail with UNAVAILABLE (idempotent
+   * ones are retried on another endpoint) and it is ejected. Default 2000; 0 = off.
+   */
+  pingIntervalMs?: number;
+  /** How long a keepalive PING may go unanswered, in ms. Default 3000. */
+  pingTimeoutMs?: number;
   /** Called after the endpoint set changed. */
   onEndpoints?: (addresses: readonly string[]) => void;
 }
@@ -132,6 +142,9 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
         useBinaryFormat: options.useBinaryFormat ?? true,
         interceptors: options.interceptors,
         idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 15_000,
+        ...(httpVersion === "2" && (options.pingIntervalMs ?? 2000) > 0
+          ? { pingIntervalMs: options.pingIntervalMs ?? 2000, pingTimeoutMs: options.pingTimeoutMs ?? 3000 }
+          : {}),
       });
       conns.set(address, conn);
     }
