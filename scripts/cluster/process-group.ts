@@ -51,6 +51,20 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** Groups started here and still running: killed if this process exits without stopping them. */
+const live = new Set<number>();
+let exitHook = false;
+function track(pid: number, exited: Promise<void>): void {
+  live.add(pid);
+  void exited.then(() => live.delete(pid));
+  if (exitHook) return;
+  exitHook = true;
+  // Last resort (a crashed test, an uncaught error): leave nothing running behind us.
+  process.once("exit", () => {
+    for (const g of live) signalGroup(g, "SIGKILL");
+  });
+}
+
 /** For `.catch()` after a failed start: stops `proc`, then rethrows. */
 export function stopAndThrow(proc: GroupProcess, signal: NodeJS.Signals = "SIGTERM"): (err: unknown) => Promise<never> {
   return async (err) => {
@@ -74,6 +88,7 @@ export function spawnGroup(name: string, cmd: string, args: string[], opts: Spaw
     child.once("error", () => resolve());
   });
   const pid = child.pid ?? -1;
+  if (pid > 0) track(pid, exited);
   const running = () => child.exitCode === null && child.signalCode === null && pid > 0;
   return {
     name,
