@@ -90,7 +90,7 @@ async function startPeer(): Promise<Server> {
 // ---- a grpc-js client, to check answers and add the orders SearchOrders streams
 
 const def = protoLoader.loadSync(path.join(root, "proto/order/v1/order.proto"), {
-  includeDirs: [path.join(root, "proto")],
+  includeDirs: [path.join(root, "proto"), path.join(root, "node_modules/google-proto-files")], // google/api/annotations.proto
   longs: String,
 });
 const OrderClient = (grpc.loadPackageDefinition(def) as any).order.v1.OrderService;

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
-all=(perf log balancer)
+all=(perf log balancer fairness cluster)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 for name in "${names[@]}"; do

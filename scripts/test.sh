@@ -7,13 +7,15 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "system packages (etcd, chromium, h2load, postgresql, nats-server)"
+step "system packages (etcd, chromium, h2load, curl, postgresql, nats-server)"
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v etcdctl >/dev/null || need+=(etcd-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
-command -v h2load >/dev/null || need+=(nghttp2-client)
-compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
+{ command -v h2load >/dev/null && command -v nghttp >/dev/null; } || need+=(nghttp2-client)
+command -v curl >/dev/null || need+=(curl)
+# PostgreSQL 15 for the cluster-mode tests (tests/harness/postgres.ts runs it as `postgres`).
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
@@ -27,10 +29,9 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
     || { echo "FATAL: could not install ${need[*]}" >&2; exit 1; }
 fi
-for p in etcd etcdctl /usr/bin/chromium h2load /usr/sbin/nats-server; do
+for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb /usr/sbin/nats-server; do
   command -v "$p" >/dev/null || { echo "FATAL: $p still missing" >&2; exit 1; }
 done
-compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || { echo "FATAL: PostgreSQL still missing" >&2; exit 1; }
 
 step "runtime"
 node_version="$(node --version)"
@@ -41,9 +42,19 @@ esac
 
 step "contracts: buf lint, buf format, buf breaking"
 buf lint
-buf format --diff --exit-code
+buf format proto --diff --exit-code
 if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then
-  buf breaking --against '.git#branch=main'
+  # Against main's tree with this node_modules beside it: proto/ imports
+  # google/api/*.proto from the google-proto-files package (a second Buf
+  # module), which a bare '.git#branch=main' input lacks. Only proto/ is
+  # compared; the package is not ours to check.
+  against="$(mktemp -d)"
+  git archive main | tar -x -C "$against"
+  ln -s "$PWD/node_modules" "$against/node_modules"
+  status=0
+  buf breaking proto --against "$against/proto" || status=$?
+  rm -rf "$against"
+  [ "$status" = 0 ] || { echo "FATAL: buf breaking against main failed" >&2; exit 1; }
 fi
 
 step "generated code is fresh (gen/ == buf generate)"

@@ -11,7 +11,12 @@ import protobuf from "protobufjs";
 import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
 
 const protoDir = path.join(repoRoot, "proto");
-const loaderOptions: protoLoader.Options = { includeDirs: [protoDir], longs: String, defaults: true };
+// google/api/annotations.proto (the REST rules) comes from the google-proto-files package.
+const loaderOptions: protoLoader.Options = {
+  includeDirs: [protoDir, path.join(repoRoot, "node_modules/google-proto-files")],
+  longs: String,
+  defaults: true,
+};
 
 interface OrderJs { id: string; items: string[]; description: string; priceCents: string; destination: string }
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;

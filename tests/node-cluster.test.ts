@@ -216,7 +216,7 @@ describe("NodeService: a master and two workers", () => {
   });
 
   test("an independent gRPC client (grpc-js + the .proto file) submits with metadata and watches to the end", async () => {
-    const def = protoLoader.loadSync("node/v1/node.proto", { includeDirs: [path.join(repoRoot, "proto")], defaults: true, enums: String });
+    const def = protoLoader.loadSync("node/v1/node.proto", { includeDirs: [path.join(repoRoot, "proto"), path.join(repoRoot, "node_modules/google-proto-files")], defaults: true, enums: String });
     type Js = { state: string; workerId: string; result?: { stdout: string; exitCode: number } };
     const pkg = grpc.loadPackageDefinition(def) as unknown as {
       node: { v1: { NodeService: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & {

@@ -10,7 +10,7 @@ import * as protoLoader from "@grpc/proto-loader";
 
 const root = path.join(import.meta.dirname, "../..");
 const def = protoLoader.loadSync(path.join(root, "proto/order/v1/order.proto"), {
-  includeDirs: [path.join(root, "proto")],
+  includeDirs: [path.join(root, "proto"), path.join(root, "node_modules/google-proto-files")], // google/api/annotations.proto
   longs: String,
   defaults: true,
 });

@@ -1,7 +1,8 @@
 // Reference peer for bench/log.ts: log.v1.LogService on @grpc/grpc-js, loading
 // proto/log/v1/log.proto with @grpc/proto-loader, serving records from memory.
 // ConsumeStream streams pre-built records with back-pressure (write() → 'drain');
-// ProduceStream keeps each value in memory and acknowledges it with its offset.
+// ProduceStream keeps each value in memory and acknowledges it with its offset;
+// Produce and GetOffsets answer from memory (the probes of bench/fairness.ts).
 //
 //   node bench/peers/grpc-log-server.ts COUNT VALUE_BYTES   → prints "port N"
 import path from "node:path";
@@ -11,7 +12,7 @@ import * as protoLoader from "@grpc/proto-loader";
 const [count = "1000000", valueBytes = "100"] = process.argv.slice(2);
 const root = path.join(import.meta.dirname, "../..");
 const def = protoLoader.loadSync(path.join(root, "proto/log/v1/log.proto"), {
-  includeDirs: [path.join(root, "proto")],
+  includeDirs: [path.join(root, "proto"), path.join(root, "node_modules/google-proto-files")], // google/api/annotations.proto
   longs: Number,
   defaults: false,
 });
@@ -48,6 +49,10 @@ server.addService(pkg.log.v1.LogService.service, {
       call.write({ offset: produced.length - 1 });
     });
     call.on("end", () => call.end());
+  },
+  getOffsets(_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) {
+    const next = records.length + produced.length;
+    cb(null, { lowestOffset: 0, highestOffset: Math.max(0, next - 1), nextOffset: next, empty: next === 0 });
   },
   produce(call: grpc.ServerUnaryCall<{ record?: { value: Buffer } }, unknown>, cb: grpc.sendUnaryData<unknown>) {
     produced.push(call.request.record?.value ?? Buffer.alloc(0));

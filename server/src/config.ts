@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { parseDurationMs, type LogConfig } from "./log/config.ts";
 import { parseFsyncPolicy } from "./log/durability.ts";
+import { defaultConnectionTimeouts, type ConnectionTimeouts } from "./http/connection-timeouts.ts";
 
 /** The services a process can host (`--services`). */
 export const serviceNames = ["order", "log", "node"] as const;
@@ -37,6 +38,21 @@ export interface ServerOptions {
   shutdownTimeoutMs: number;
   /** How long a new connection may take to show whether it is HTTP/1.1 or HTTP/2. Default 10 s. */
   sniffTimeoutMs: number;
+  /**
+   * Connection timeouts (server/src/http/connection-timeouts.ts): HTTP/1.1
+   * header time (15 s), body time and minimum rate (20 s, then 500 B/s),
+   * keep-alive (5 s); HTTP/2 idle session (300 s) and PING keepalive (every
+   * 60 s, 20 s to answer). 0 turns one off.
+   */
+  timeouts: ConnectionTimeouts;
+  /**
+   * Streams one HTTP/2 connection may have open at once, sent in SETTINGS.
+   * Default 1000 (clients that open more at once before they have seen the
+   * SETTINGS get REFUSED_STREAM, so a low default would break bursty clients).
+   */
+  maxConcurrentStreams: number;
+  /** Client connections open at once; more are closed on arrival. Default 1000; 0 = unlimited. */
+  maxConnections: number;
   /** pino log level; "silent" turns logging off. Default "info". */
   logLevel: string;
   /** Log one line per RPC (method, protocol, code, duration). Default true. */
@@ -50,6 +66,11 @@ export interface ServerOptions {
   fastPath: boolean;
   /** Services this process hosts. Default all. */
   services: ServiceName[];
+  /**
+   * Also serve grpc.testing.TestService and grpc.testing.UnimplementedService
+   * (grpc's interop test contracts) for gRPC interop clients. Default false.
+   */
+  interop: boolean;
   /** Directory of the built web UI served at "/"; missing → the UI is not served. Default web/dist. */
   webDir: string;
   /** Bearer token SubmitTask and CancelTask require; unset → open. */
@@ -90,10 +111,14 @@ export const defaultServerOptions: ServerOptions = {
   maxMessageBytes: 4 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
   sniffTimeoutMs: 10_000,
+  timeouts: defaultConnectionTimeouts,
+  maxConcurrentStreams: 1000,
+  maxConnections: 1000,
   logLevel: "info",
   logRequests: true,
   fastPath: true,
   services: [...serviceNames],
+  interop: false,
   webDir: path.join(repoRoot, "web", "dist"),
   workerTimeoutMs: 15_000,
   taskRetries: 3,
@@ -116,10 +141,20 @@ export const usage = `Usage: switchboard-server [options]
   --max-message-bytes N    largest message (default 4194304)
   --shutdown-timeout MS    graceful shutdown limit (default 10000)
   --sniff-timeout MS       how long a new plaintext connection may stay silent (default 10000)
+  --max-concurrent-streams N  HTTP/2 streams per connection, sent in SETTINGS (default 1000)
+  --max-connections N      client connections at once; more are closed on arrival (default 1000, 0 = no limit)
+  --header-timeout MS      HTTP/1.1: request headers must arrive within MS, else 408 (default 15000)
+  --body-timeout MS        HTTP/1.1: a request body gets MS, plus 1 s per --body-min-rate bytes, else 408 (default 20000)
+  --body-min-rate N        HTTP/1.1: bytes per second a body must keep up after its first MS (default 500)
+  --keep-alive-timeout MS  HTTP/1.1: close an idle keep-alive connection after MS (default 5000)
+  --idle-timeout MS        HTTP/2: GOAWAY to a session without open streams after MS (default 300000)
+  --ping-interval MS       HTTP/2: PING every session this often (default 60000)
+  --ping-timeout MS        HTTP/2: a session that does not answer a PING within MS is closed (default 20000)
   --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
   --no-request-log         do not log one line per RPC
   --no-fast-path           serve every call through connect-node (bench comparison)
   --services LIST          services to host: order,log,node (default all)
+  --interop                also serve grpc.testing.TestService for gRPC interop clients
   --web-dir DIR            built web UI to serve at / (default web/dist)
   --auth-token TOKEN       bearer token for the task calls that change state (or $AUTH_TOKEN)
   --auth-token-file FILE   read the token from a file
@@ -140,6 +175,8 @@ export const usage = `Usage: switchboard-server [options]
   --postgres URL           cluster mode: orders, tasks, workers in PostgreSQL (or $DATABASE_URL)
   --pg-pool-size N         PostgreSQL connections per instance (default 10)
   --pg-statement-timeout MS  PostgreSQL statement timeout (default 5000)
+  --repair-log             do not serve: cut a damaged tail off the newest log segment (bytes
+                           moved to a quarantine file in <data-dir>/log), print what moved, exit
   -h, --help               show this help
 `;
 
@@ -147,7 +184,7 @@ export const usage = `Usage: switchboard-server [options]
 export async function parseServerArgs(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
-): Promise<Partial<ServerOptions> & { help?: boolean }> {
+): Promise<Partial<ServerOptions> & { help?: boolean; repairLog?: boolean }> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -162,10 +199,20 @@ export async function parseServerArgs(
       "max-message-bytes": { type: "string" },
       "shutdown-timeout": { type: "string" },
       "sniff-timeout": { type: "string" },
+      "header-timeout": { type: "string" },
+      "max-concurrent-streams": { type: "string" },
+      "max-connections": { type: "string" },
+      "body-timeout": { type: "string" },
+      "body-min-rate": { type: "string" },
+      "keep-alive-timeout": { type: "string" },
+      "idle-timeout": { type: "string" },
+      "ping-interval": { type: "string" },
+      "ping-timeout": { type: "string" },
       "log-level": { type: "string" },
       "request-log": { type: "boolean" },
       "fast-path": { type: "boolean" },
       services: { type: "string" },
+      interop: { type: "boolean" },
       "web-dir": { type: "string" },
       "auth-token": { type: "string" },
       "auth-token-file": { type: "string" },
@@ -186,11 +233,13 @@ export async function parseServerArgs(
       postgres: { type: "string" },
       "pg-pool-size": { type: "string" },
       "pg-statement-timeout": { type: "string" },
+      "repair-log": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
-  const opts: Partial<ServerOptions> & { help?: boolean } = {};
+  const opts: Partial<ServerOptions> & { help?: boolean; repairLog?: boolean } = {};
   if (values.help) opts.help = true;
+  if (values["repair-log"]) opts.repairLog = true;
   const port = values.port ?? env.PORT;
   if (port !== undefined) opts.port = parseNumber("--port", port);
   if (values.host !== undefined) opts.host = values.host;
@@ -211,10 +260,33 @@ export async function parseServerArgs(
   if (values["sniff-timeout"] !== undefined) {
     opts.sniffTimeoutMs = parseNumber("--sniff-timeout", values["sniff-timeout"]);
   }
+  if (values["max-concurrent-streams"] !== undefined) {
+    opts.maxConcurrentStreams = parseNumber("--max-concurrent-streams", values["max-concurrent-streams"]);
+    if (opts.maxConcurrentStreams === 0) throw new Error("--max-concurrent-streams must be positive");
+  }
+  if (values["max-connections"] !== undefined) {
+    opts.maxConnections = parseNumber("--max-connections", values["max-connections"]);
+  }
+  const timeouts: Partial<ConnectionTimeouts> = {};
+  const timeoutFlags: Array<[string, keyof ConnectionTimeouts]> = [
+    ["header-timeout", "headerTimeoutMs"],
+    ["body-timeout", "bodyTimeoutMs"],
+    ["body-min-rate", "bodyMinRate"],
+    ["keep-alive-timeout", "keepAliveTimeoutMs"],
+    ["idle-timeout", "idleTimeoutMs"],
+    ["ping-interval", "pingIntervalMs"],
+    ["ping-timeout", "pingTimeoutMs"],
+  ];
+  for (const [flag, key] of timeoutFlags) {
+    const v = values[flag as keyof typeof values];
+    if (typeof v === "string") timeouts[key] = parseNumber(`--${flag}`, v);
+  }
+  if (Object.keys(timeouts).length > 0) opts.timeouts = { ...defaultConnectionTimeouts, ...timeouts };
   if (values["log-level"] !== undefined) opts.logLevel = values["log-level"];
   if (values["request-log"] !== undefined) opts.logRequests = values["request-log"];
   if (values["fast-path"] !== undefined) opts.fastPath = values["fast-path"];
   if (values.services !== undefined) opts.services = parseServices(values.services);
+  if (values.interop !== undefined) opts.interop = values.interop;
   if (values["web-dir"] !== undefined) opts.webDir = values["web-dir"];
   if (values["worker-timeout"] !== undefined) {
     opts.workerTimeoutMs = parseNumber("--worker-timeout", values["worker-timeout"]);

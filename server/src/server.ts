@@ -1,7 +1,8 @@
-import type { DescService } from "@bufbuild/protobuf";
+import { createRegistry, type DescService } from "@bufbuild/protobuf";
+import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -14,16 +15,22 @@ import { registerClusterService } from "./cluster/cluster-service.ts";
 import { setupCluster } from "./registry/cluster-setup.ts";
 import { createFastPath, recordRoutes } from "./fastpath/index.ts";
 import { createCors } from "./http/cors.ts";
+import { createConnectRequestGate } from "./http/connect-request-gate.ts";
 import { listen, type Listener, type RequestHandler } from "./http/listener.ts";
 import { createStaticFiles } from "./http/static-files.ts";
 import { enforceDeadline } from "./http/deadline-guard.ts";
 import { closeWhenAnswered } from "./http/close-answered.ts";
 import { requestLogInterceptor } from "./interceptors/request-log.ts";
+import { abortRequestStreamInterceptor } from "./interceptors/abort-request-stream.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
+import { createRestGateway } from "./rest/rest-gateway.ts";
+import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import type { ServiceModule } from "./service-module.ts";
 import { serviceModules } from "./services.ts";
 import { openDatabase } from "./db/open.ts";
+import { interopModule } from "./interop/interop-module.ts";
+import { trackDecompression, withMessageCompression } from "./message-compression.ts";
 import { backendReporter } from "./cluster/backend-status.ts";
 import { defaultAdvertise } from "./registry/advertise.ts";
 
@@ -89,6 +96,9 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
         await serviceModules[name]({ options, logger, health, shutdownSignal: shutdown.signal, db: db?.db }),
       );
     }
+    if (options.interop) {
+      modules.push(await interopModule({ options, logger, health, shutdownSignal: shutdown.signal }));
+    }
   } catch (err) {
     await closeAll(modules, logger);
     await db?.close();
@@ -135,8 +145,11 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     fallback: createStaticFiles(options.webDir),
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
+    // connect-node's defaults, marking each decompressed request message for the handler.
+    acceptCompression: [trackDecompression(compressionGzip), trackDecompression(compressionBrotli)],
     shutdownSignal: shutdown.signal,
-    interceptors,
+    interceptors: [...interceptors, abortRequestStreamInterceptor],
+    requestGate: createConnectRequestGate(options.maxMessageBytes),
   });
   const fast = options.fastPath
     ? createFastPath(recorded.table, {
@@ -147,7 +160,17 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
         interceptors,
       })
     : undefined;
-  const cors = createCors(options.corsOrigins);
+  // REST/JSON from the google.api.http rules: the same implementations and interceptors.
+  const rest = createRestGateway(served, recorded.table, {
+    readMaxBytes: options.maxMessageBytes,
+    writeMaxBytes: options.maxMessageBytes,
+    shutdownSignal: shutdown.signal,
+    interceptors,
+    registry: createRegistry(file_google_rpc_error_details, ...files),
+    openApi: readOpenApi(),
+    logger,
+  });
+  const cors = createCors(options.corsOrigins, rest.routes.map((r) => r.binding.verb));
 
   // 3. The port.
   let listener: Listener;
@@ -155,7 +178,9 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
     const handler: RequestHandler = (req, res) => {
       enforceDeadline(req, res, deadlineGraceMs);
       closeWhenAnswered(req);
-      cors(req, res, () => connectHandler(req, res));
+      cors(req, res, () => {
+        if (!rest.handle(req, res)) withMessageCompression(req, res, () => connectHandler(req, res));
+      });
     };
     const withFastPath: RequestHandler = (req, res) => {
       // HTTP/2 requests reach here only when the fast path declined their stream.
@@ -168,6 +193,9 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       tlsCert: options.tlsCert,
       tlsKey: options.tlsKey,
       sniffTimeoutMs: options.sniffTimeoutMs,
+      timeouts: options.timeouts,
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      maxConnections: options.maxConnections,
       streamHandler: fast?.http2,
       logger,
     });
@@ -232,6 +260,12 @@ async function closeAll(modules: ServiceModule[], logger: Logger): Promise<void>
       logger.error({ err: (err as Error).message }, "closing a service failed");
     }
   }
+}
+
+/** The OpenAPI document `npm run generate` wrote (tools/protoc-gen-openapi), if present. */
+function readOpenApi(): string | undefined {
+  const file = new URL("../../gen/openapi/openapi.json", import.meta.url);
+  return existsSync(file) ? readFileSync(file, "utf8") : undefined;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

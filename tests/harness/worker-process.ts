@@ -5,7 +5,8 @@ import { repoRoot } from "./server-process.ts";
 
 /** Options of `startWorkerProcess()`. */
 export interface WorkerProcessOptions {
-  serverUrl: string;
+  /** Master URL; undefined → none (e.g. `--etcd` in `args`: discovery; `--server` would win over it). */
+  serverUrl: string | undefined;
   id: string;
   /** --allow entries. */
   allow?: string[];
@@ -14,6 +15,8 @@ export interface WorkerProcessOptions {
   token?: string;
   /** Extra flags of `switchboard worker`. */
   args?: string[];
+  /** Extra environment variables (e.g. SWITCHBOARD_TOKEN). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A real `switchboard worker` process. */
@@ -36,7 +39,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const args = [
     path.join(repoRoot, "node-client/src/cli/main.ts"),
     "worker",
-    "--server", opts.serverUrl,
+    ...(opts.serverUrl !== undefined ? ["--server", opts.serverUrl] : []),
     "--id", opts.id,
     "--capacity", String(opts.capacity ?? 1),
     ...(opts.allow?.length ? ["--allow", opts.allow.join(",")] : []),
@@ -44,7 +47,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     ...(opts.token ? ["--token", opts.token] : []),
     ...(opts.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...opts.env } });
   const events: Array<Record<string, unknown>> = [];
   const waiters = new Set<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }>();
   let stderr = "";

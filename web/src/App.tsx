@@ -1,6 +1,7 @@
 import { HealthBanner } from "./components/health-banner.tsx";
 import { TransportSwitch } from "./components/transport-switch.tsx";
 import { Link, useRouter } from "./lib/router.tsx";
+import { ApiPage } from "./pages/api/api-page.tsx";
 import { ClusterPage } from "./pages/cluster/cluster-page.tsx";
 import { LogPage } from "./pages/log/log-page.tsx";
 import { OrderDetailPage } from "./pages/orders/order-detail-page.tsx";
@@ -11,6 +12,7 @@ const nav = [
   { to: "/orders", label: "Orders" },
   { to: "/log", label: "Log" },
   { to: "/cluster", label: "Cluster" },
+  { to: "/api", label: "API" },
 ];
 
 /** Shell: header (brand, navigation, protocol switch), health banner, the page of the URL. */
@@ -29,6 +31,9 @@ export function App() {
   } else if (path.startsWith("/log")) {
     page = <LogPage />;
     title = "Log";
+  } else if (path === "/api" || path.startsWith("/api/")) {
+    page = <ApiPage />;
+    title = "REST API";
   } else if (path.startsWith("/cluster")) {
     page = <ClusterPage />;
     title = "Cluster";

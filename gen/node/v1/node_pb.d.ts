@@ -847,7 +847,8 @@ export declare type WatchTasksRequest = Message<"node.v1.WatchTasksRequest"> & {
    * the last sequence it saw). Cluster mode (--postgres) only, where
    * sequences are cluster-wide and kept in the database; the embedded
    * master answers FAILED_PRECONDITION. send_initial is ignored when
-   * resuming. 0 = start now.
+   * resuming. The cluster keeps the newest 1 000 000 changes: resuming
+   * from an older one fails with OUT_OF_RANGE. 0 = start now.
    *
    * @generated from field: uint64 after_sequence = 3;
    */

@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import type { HttpVersion, Protocol } from "../transport.ts";
-import { parseDurationMs, parseEndpoints, parseProtocol, parseServerUrl } from "./parse.ts";
+import { parseDurationMs, parseEndpoints, parseProtocol, parseServerUrl, readTokenFile } from "./parse.ts";
 
 /** Options every command understands (before or after the command name). */
 export interface GlobalOptions {
@@ -14,7 +14,7 @@ export interface GlobalOptions {
   protocol: Protocol;
   /** --http-version for connect / grpc-web, default 2. */
   httpVersion: HttpVersion;
-  /** --token, $SWITCHBOARD_TOKEN: bearer token. */
+  /** --token, else --token-file, else $SWITCHBOARD_TOKEN: bearer token. */
   token?: string;
   /** --timeout: per-call deadline in ms; unset → 30 s for calls that end on their own, none for follow/watch/stdin streams. */
   timeoutMs?: number;
@@ -33,7 +33,8 @@ export function createGlobalOptions(group = "Global options (also accepted befor
     new Option("--etcd-prefix <prefix>", "etcd key prefix of the registrations (default switchboard/services)"),
     new Option("--protocol <protocol>", "grpc | connect | grpc-web (env SWITCHBOARD_PROTOCOL, default grpc)").argParser(parseProtocol),
     new Option("--http-version <version>", "HTTP version for connect and grpc-web (default 2; streaming uploads always use 2)").choices(["1.1", "2"]),
-    new Option("--token <token>", "bearer token for SubmitTask/CancelTask (env SWITCHBOARD_TOKEN)"),
+    new Option("--token <token>", "bearer token for SubmitTask/CancelTask (visible in ps: prefer --token-file or env SWITCHBOARD_TOKEN)"),
+    new Option("--token-file <file>", "read the bearer token from a file").argParser(readTokenFile),
     new Option("--timeout <duration>", "deadline per call, e.g. 5s or 500 (ms); default 30s, none for --follow/watch/stdin streams").argParser(parseDurationMs),
     new Option("--json", "machine-readable output: one JSON object per line"),
   ];
@@ -86,7 +87,7 @@ export function resolveGlobals(command: Command, env: NodeJS.ProcessEnv): Global
     etcdPrefix: pick<string>("etcdPrefix"),
     protocol: pick<Protocol>("protocol") ?? (envProtocol !== undefined ? parseProtocol(envProtocol) : "grpc"),
     httpVersion: pick<HttpVersion>("httpVersion") ?? "2",
-    token: pick<string>("token") ?? envString("SWITCHBOARD_TOKEN"),
+    token: pick<string>("token") ?? pick<string>("tokenFile") ?? envString("SWITCHBOARD_TOKEN"),
     timeoutMs: pick<number>("timeout"),
     json: pick<boolean>("json") ?? false,
   };

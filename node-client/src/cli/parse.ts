@@ -1,6 +1,7 @@
 // Value parsers for command-line arguments. Each throws commander's
 // InvalidArgumentError, which the CLI reports as a usage error (exit 2).
 import { InvalidArgumentError } from "commander";
+import { readFileSync } from "node:fs";
 import { TaskState } from "../../../gen/node/v1/node_pb.js";
 import { protocols, type Protocol } from "../transport.ts";
 
@@ -108,3 +109,20 @@ export const serviceAliases: Record<string, string> = {
   nodes: "node.v1.NodeService",
   tasks: "node.v1.NodeService",
 };
+
+/**
+ * `--token-file FILE`: the bearer token is the file's content without
+ * surrounding whitespace, so it never appears in a process listing (`ps`).
+ * The error names the file, never its content.
+ */
+export function readTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read token file "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const token = text.trim();
+  if (token === "") throw new InvalidArgumentError(`token file "${file}" is empty`);
+  return token;
+}

@@ -1,7 +1,7 @@
 import pg from "pg";
 import type { Logger } from "../logger.ts";
 import { migrate } from "./migrate.ts";
-import { isUnavailable, toRpcError } from "./pg-errors.ts";
+import { isConnectionError, isUnavailable, toRpcError } from "./pg-errors.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
 
 /** Options of the PostgreSQL connection (`--postgres`, `--pg-*`). */
@@ -56,6 +56,11 @@ export class PgDb implements Queryable {
     // An idle client whose connection dies emits 'error' on the pool; without
     // a listener that would crash the process.
     this.pool.on("error", (err) => this.#failed(err));
+    // pg-pool listens for a checked-out client's 'error' only once (and not at
+    // all after a release with an error), but a dying connection can emit
+    // several: a permanent listener on every client keeps such a late error
+    // from ending the process.
+    this.pool.on("connect", (client) => client.on("error", (err) => this.#failed(err)));
   }
 
   /** Connects, applies pending migrations and starts the health probe. */
@@ -107,6 +112,13 @@ export class PgDb implements Queryable {
       throw this.#mapped(err);
     }
     let broken: unknown;
+    // A connection lost between two statements is reported as an 'error'
+    // event on the checked-out client; unhandled, it would end the process.
+    const onError = (err: Error) => {
+      broken = err;
+      this.#failed(err);
+    };
+    client.on("error", onError);
     try {
       await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation}` : "BEGIN");
       const out = await fn(client);
@@ -118,6 +130,7 @@ export class PgDb implements Queryable {
       else await client.query("ROLLBACK").catch((e: unknown) => (broken = e));
       throw this.#mapped(err);
     } finally {
+      client.off("error", onError);
       // A client whose connection failed is discarded, not reused.
       client.release(broken instanceof Error ? broken : broken !== undefined);
     }
@@ -154,7 +167,7 @@ export class PgDb implements Queryable {
   }
 
   #failed(err: unknown): void {
-    if (!this.#up || !isUnavailable(err)) return;
+    if (!this.#up || !isConnectionError(err)) return;
     this.#up = false;
     this.#log.warn({ err: redactSecrets((err as Error).message) }, "postgres: unreachable");
     for (const l of this.#listeners) l(false);

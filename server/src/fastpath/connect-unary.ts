@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionGzip } from "@connectrpc/connect-node";
 import { codeToHttpStatus, errorToJsonBytes, parseContentType } from "@connectrpc/connect/protocol-connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Readable } from "node:stream";
 import { FastContext } from "./fast-context.ts";
@@ -70,6 +71,13 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
           stream.respond(h, { waitForTrailers: true });
           stream.once("wantTrailers", () => {
             if (!stream.destroyed) stream.sendTrailers({});
+            // Answered before the body ended (an oversized or bad body): reset
+            // the stream (NO_ERROR) so the client stops sending.
+            if (!stream.readableEnded) {
+              setImmediate(() => {
+                if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+              });
+            }
           });
           stream.end(body);
         },
@@ -90,6 +98,9 @@ export function createConnectUnaryHandler(table: ReadonlyMap<string, FastMethod>
         onClose: (cb) => res.on("close", cb),
         respond(status, h, body) {
           if (res.destroyed || res.headersSent) return;
+          // Answered before the body ended: close the connection rather than
+          // read (and drop) the rest of an oversized body.
+          if (!req.complete) h["connection"] = "close";
           res.writeHead(status, h);
           res.end(body);
         },

@@ -7,6 +7,7 @@ import {
   type HandlerContext,
 } from "@connectrpc/connect";
 import type { IncomingHttpHeaders } from "node:http";
+import { messageCompressionKey, type MessageCompression } from "../message-compression.ts";
 
 /**
  * A HandlerContext that allocates only what the call uses.
@@ -36,6 +37,8 @@ export class FastContext implements HandlerContext {
   #responseTrailer: Headers | undefined;
   #values: ContextValues | undefined;
   #onShutdown: (() => void) | undefined;
+  /** The call's per-message compression facts; seeded into `values` when they are first read. */
+  compression: MessageCompression | undefined;
 
   constructor(
     method: DescMethod,
@@ -109,7 +112,11 @@ export class FastContext implements HandlerContext {
     return this.#responseTrailer;
   }
   get values(): ContextValues {
-    return (this.#values ??= createContextValues());
+    if (this.#values === undefined) {
+      this.#values = createContextValues();
+      if (this.compression !== undefined) this.#values.set(messageCompressionKey, this.compression);
+    }
+    return this.#values;
   }
 
   /** Aborts the signal (once); the reason becomes a ConnectError. */

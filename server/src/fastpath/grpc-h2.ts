@@ -4,6 +4,7 @@ import { compressionGzip } from "@connectrpc/connect-node";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { newMessageCompression, type MessageCompression } from "../message-compression.ts";
 import { FastContext } from "./fast-context.ts";
 import { normalize } from "./invoke.ts";
 import type { FastMethod, FastPathOptions } from "./fast-method.ts";
@@ -79,8 +80,12 @@ class GrpcCall {
   readonly #ctx: FastContext;
   readonly #gzipIn: boolean;
   readonly #acceptGzip: boolean;
+  /** Request compressed flags for the implementation, its wish for the response's (message-compression.ts). */
+  readonly #compression: MessageCompression = newMessageCompression();
   #chunks: Buffer[] = [];
   #received = 0;
+  /** The declared size of the request message, once its envelope prefix arrived. */
+  #declared: number | undefined;
   #done = false;
   #timer: NodeJS.Timeout | undefined;
   #pending: Buffer[] = [];
@@ -106,6 +111,7 @@ class GrpcCall {
     this.#gzipIn = gzipIn;
     this.#acceptGzip = acceptGzip;
     this.#ctx = new FastContext(fm.spec.method, "grpc", "POST", undefined, headers, opts.shutdownSignal, timeoutMs);
+    this.#ctx.compression = this.#compression;
     if (timeoutMs !== undefined) {
       this.#timer = setTimeout(
         () => this.#fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
@@ -119,6 +125,7 @@ class GrpcCall {
     if (fm.kind === "client_streaming" || fm.kind === "bidi_streaming") {
       const req = new RequestStream(stream, fm.serialization.getI(true), opts.readMaxBytes, gzipIn);
       this.#req = req;
+      req.compression = this.#compression;
       stream.on("data", (chunk: Buffer) => req.push(chunk));
       stream.on("end", () => req.end());
       // Cancel, deadline and server shutdown end the request stream too, so
@@ -152,24 +159,44 @@ class GrpcCall {
     this.#stream.end(frame);
   }
 
+  /**
+   * Buffers the one request message of a unary or server-streaming call, and
+   * never more: the envelope prefix bounds it (oversize → RESOURCE_EXHAUSTED),
+   * and a byte past the first complete envelope ends the call at once with
+   * connect's "extra input message" error (UNIMPLEMENTED, as connect-go) and
+   * resets the stream, so a client cannot make the server hold an unbounded
+   * body. The buffer is at most 5 + readMaxBytes plus one DATA chunk.
+   */
   #onData(chunk: Buffer): void {
     if (this.#done) return; // already answered (error): drain and drop
     this.#chunks.push(chunk);
     this.#received += chunk.length;
-    // Refuse an oversized message as soon as its envelope prefix shows the size.
-    const first = this.#chunks[0]!;
-    if (this.#received >= 5) {
-      const head = first.length >= 5 ? first : Buffer.concat(this.#chunks);
-      const size = head.readUInt32BE(1);
+    if (this.#received < 5) return;
+    if (this.#declared === undefined) {
+      if (this.#chunks[0]!.length < 5) this.#chunks = [Buffer.concat(this.#chunks)];
+      const size = this.#chunks[0]!.readUInt32BE(1);
       if (size > this.#opts.readMaxBytes) {
-        this.#fail(
+        this.#chunks = [];
+        return this.#fail(
           new ConnectError(
             `message size ${size} is larger than configured readMaxBytes ${this.#opts.readMaxBytes}`,
             Code.ResourceExhausted,
           ),
         );
       }
+      this.#declared = size;
     }
+    if (this.#received > 5 + this.#declared) {
+      this.#chunks = [];
+      this.#fail(this.#extraMessage());
+    }
+  }
+
+  #extraMessage(): ConnectError {
+    return new ConnectError(
+      `protocol error: received extra input message for ${this.#fm.kind === "unary" ? "unary" : "server-streaming"} method`,
+      Code.Unimplemented,
+    );
   }
 
   #onEnd(): void {
@@ -189,18 +216,14 @@ class GrpcCall {
     const flags = body[0]!;
     const size = body.readUInt32BE(1);
     if (body.length < 5 + size) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-    if (body.length > 5 + size) {
-      throw new ConnectError(
-        `protocol error: received extra input message for ${this.#fm.kind === "unary" ? "unary" : "server-streaming"} method`,
-        Code.Unimplemented,
-      );
-    }
+    if (body.length > 5 + size) throw this.#extraMessage();
     let data: Uint8Array = body.subarray(5);
     if ((flags & 1) === 1) {
       if (!this.#gzipIn) {
         throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
       }
       data = await compressionGzip.decompress(data, this.#opts.readMaxBytes);
+      this.#compression.requestCompressed = true;
     }
     const input = this.#fm.serialization.getI(true).parse(data);
     if (this.#fm.kind === "unary") {
@@ -259,11 +282,14 @@ class GrpcCall {
 
   /**
    * Serializes (limit: writeMaxBytes), compresses when agreed and large
-   * enough, and prefixes the envelope. Synchronous unless it compresses.
+   * enough (or as the implementation asked), and prefixes the envelope.
+   * Synchronous unless it compresses.
    */
   #frame(message: Message): Buffer | Promise<Buffer> {
     const bytes = this.#fm.serialization.getO(true).serialize(message);
-    if (this.#acceptGzip && bytes.length >= this.#opts.compressMinBytes) {
+    // The implementation may ask for (or against) compression of its next messages.
+    const wish = this.#compression.responseCompressed;
+    if (this.#acceptGzip && (wish ?? bytes.length >= this.#opts.compressMinBytes)) {
       return compressionGzip.compress(bytes).then((z) => envelope(z, 1));
     }
     return envelope(bytes, 0);
@@ -314,13 +340,14 @@ class GrpcCall {
   }
 
   /**
-   * A client still sending after the response is complete (e.g. a streaming
-   * call that failed) gets RST_STREAM NO_ERROR, as gRPC servers do; see
-   * http/close-answered.ts for why a half-open stream must not linger.
+   * A client still sending after the response is complete (e.g. a call that
+   * failed on a bad or oversized body) gets RST_STREAM NO_ERROR, as gRPC
+   * servers do, so it stops sending; see http/close-answered.ts for why a
+   * half-open stream must not linger.
    */
   #closeWhenAnswered(): void {
     const stream = this.#stream;
-    if (this.#req === undefined || stream.readableEnded) return;
+    if (stream.readableEnded) return;
     setImmediate(() => {
       if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
     });

@@ -2,6 +2,7 @@ import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionGzip } from "@connectrpc/connect-node";
 import type { Serialization } from "@connectrpc/connect/protocol";
+import type { MessageCompression } from "../message-compression.ts";
 
 /** Stop reading from the socket when this many message bytes wait unread by the implementation. */
 const highWaterBytes = 32 * 1024;
@@ -52,6 +53,8 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
   #paused = false;
   /** The implementation stopped reading (return()); further data is dropped. */
   #discard = false;
+  /** Marked when a message is decompressed (see message-compression.ts). */
+  compression: MessageCompression | undefined;
   #waiter: { resolve: (r: IteratorResult<Message>) => void; reject: (e: unknown) => void } | undefined;
 
   constructor(source: Pausable, parser: Serialization<Message>, readMaxBytes: number, gzip: boolean) {
@@ -183,7 +186,11 @@ export class RequestStream implements AsyncIterable<Message>, AsyncIterator<Mess
         }
         return compressionGzip
           .decompress(data, this.#readMaxBytes)
-          .then((plain) => ({ done: false, value: this.#parser.parse(plain) }));
+          .then((plain) => {
+            const value = this.#parser.parse(plain);
+            if (this.compression !== undefined) this.compression.requestCompressed = true;
+            return { done: false, value };
+          });
       }
       return Promise.resolve({ done: false, value: this.#parser.parse(data) });
     } catch (err) {

@@ -12,10 +12,14 @@ type Res = ServerResponse | Http2ServerResponse;
  * browser must be allowed to read (grpc-status, grpc-message,
  * grpc-status-details-bin, Connect's headers).
  */
-export function createCors(origins: string[]): (req: Req, res: Res, next: () => void) => void {
+export function createCors(
+  origins: string[],
+  /** More methods to allow, e.g. the verbs of the REST rules (PUT, DELETE…). */
+  extraMethods: readonly string[] = [],
+): (req: Req, res: Res, next: () => void) => void {
   const mw = corsMiddleware({
     origin: origins.includes("*") ? "*" : origins,
-    methods: [...connectCors.allowedMethods],
+    methods: [...new Set([...connectCors.allowedMethods, ...extraMethods])],
     allowedHeaders: [...connectCors.allowedHeaders, "Authorization"],
     exposedHeaders: [...connectCors.exposedHeaders],
     maxAge: 2 * 60 * 60,

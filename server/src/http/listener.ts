@@ -4,6 +4,13 @@ import * as net from "node:net";
 import * as fs from "node:fs";
 import type { Logger } from "../logger.ts";
 import { sniffProtocol } from "./sniff.ts";
+import {
+  defaultConnectionTimeouts,
+  guardHttp2Session,
+  guardRequestBody,
+  http1ServerOptions,
+  type ConnectionTimeouts,
+} from "./connection-timeouts.ts";
 
 export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -20,8 +27,14 @@ export interface ListenOptions {
   tlsKey?: string;
   /** How long a plaintext connection may take to send its first bytes. */
   sniffTimeoutMs: number;
+  /** Header/body/keep-alive/idle/PING timeouts; default `defaultConnectionTimeouts`. */
+  timeouts?: ConnectionTimeouts;
   /** HTTP/2 settings advertised to clients. */
   http2Settings?: http2.Settings;
+  /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 1000. */
+  maxConcurrentStreams?: number;
+  /** Client connections open at once; a new one beyond it is closed at once. Default 0 = unlimited. */
+  maxConnections?: number;
   /**
    * Optional HTTP/2 fast path: sees every new HTTP/2 stream first (core API)
    * and returns true when it serves it; otherwise `handler` gets the request
@@ -57,8 +70,9 @@ export interface Listener {
 export async function listen(handler: RequestHandler, opts: ListenOptions): Promise<Listener> {
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  const settings: http2.Settings = { maxConcurrentStreams: 1000, ...opts.http2Settings };
+  const settings: http2.Settings = { maxConcurrentStreams: opts.maxConcurrentStreams ?? 1000, ...opts.http2Settings };
   const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined;
+  const timeouts = opts.timeouts ?? defaultConnectionTimeouts;
 
   let h2: http2.Http2Server | http2.Http2SecureServer;
   let h1: http.Server | undefined;
@@ -70,14 +84,24 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
         allowHTTP1: true,
         ALPNProtocols: ["h2", "http/1.1"],
         settings,
+        // The HTTP/1.1 fallback of the TLS server takes http.Server's options.
+        ...http1ServerOptions(timeouts),
       },
       handler,
     );
   } else {
     h2 = http2.createServer({ settings }, handler);
-    h1 = http.createServer({ keepAliveTimeout: 5_000 }, handler);
+    h1 = http.createServer(http1ServerOptions(timeouts), handler);
+    h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => guardRequestBody(req, res, timeouts));
+    // Node checks headersTimeout from a timer it starts on 'listening'
+    // (setupConnectionsTracking); this server never listens itself (the
+    // sniffer hands it its connections), so start that timer explicitly.
+    h1.emit("listening");
     h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
-      if (socket.writable && err.code !== "ECONNRESET") {
+      if (socket.writable && err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+        // --header-timeout passed (Node's own answer for it, as without a clientError listener).
+        socket.end("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      } else if (socket.writable && err.code !== "ECONNRESET") {
         socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
       } else {
         socket.destroy();
@@ -97,14 +121,30 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
       for (const l of compat) l.call(h2, stream, headers, ...rest);
     });
   }
-  h2.on("session", (s: http2.Http2Session) => {
+  if (tls) {
+    // As for the plaintext HTTP/1.1 server below: the TLS server's HTTP/1.1
+    // fallback checks headersTimeout from a timer started on 'listening'.
+    h2.emit("listening");
+    h2.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+      if (req.httpVersionMajor === 1) guardRequestBody(req as http.IncomingMessage, res as http.ServerResponse, timeouts);
+    });
+  }
+  h2.on("session", (s: http2.ServerHttp2Session) => {
     sessions.add(s);
+    guardHttp2Session(s, timeouts);
     s.on("close", () => sessions.delete(s));
     s.on("error", (err) => opts.logger.debug({ err: err.message }, "http2 session error"));
   });
   h2.on("sessionError", (err) => opts.logger.debug({ err: err.message }, "http2 session error"));
 
   const onConnection = (socket: net.Socket) => {
+    if (opts.maxConnections !== undefined && opts.maxConnections > 0 && sockets.size >= opts.maxConnections) {
+      // net.Server's own maxConnections does the same, but per listening
+      // socket (we have one per address) and without a log line.
+      opts.logger.debug({ limit: opts.maxConnections }, "connection refused: --max-connections reached");
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { constants, type ServerHttp2Stream } from "node:http2";
 
 /** The parts of an http or http2 request/response this needs. */
 interface Req {
@@ -9,6 +10,8 @@ interface Req {
 interface Res {
   writeHead(statusCode: number, headers: Record<string, string>): unknown;
   end(data: string): unknown;
+  /** The HTTP/2 stream of an Http2ServerResponse (absent for HTTP/1.1). */
+  stream?: ServerHttp2Stream;
 }
 
 /**
@@ -23,11 +26,27 @@ export function answerUnknownProcedure(req: Req, res: Res): boolean {
   const path = (req.url ?? "/").split("?")[0]!;
   const message = `unknown procedure ${path}`;
   if (req.method === "POST" && /^application\/grpc(-web(-text)?)?([+;]|$)/.test(contentType)) {
-    res.writeHead(200, {
+    const headers = {
       "content-type": contentType.split(";")[0]!,
       "grpc-status": "12",
       "grpc-message": encodeURIComponent(message),
-    });
+    };
+    const stream = res.stream;
+    if (stream !== undefined && !stream.headersSent && !stream.destroyed) {
+      // HTTP/2: a trailers-only response is ONE HEADERS frame with END_STREAM.
+      // (writeHead + end would put the status in a HEADERS frame and end the
+      // stream with an empty DATA frame: no trailers, which grpc-go based
+      // clients report as INTERNAL instead of UNIMPLEMENTED.)
+      stream.respond({ ":status": 200, ...headers }, { endStream: true });
+      // A client still sending (a streaming call) is reset once answered, as
+      // gRPC servers do (see close-answered.ts).
+      setImmediate(() => {
+        if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+      });
+      return true;
+    }
+    // HTTP/1.1 (gRPC-Web): the status headers and an empty body.
+    res.writeHead(200, headers);
     res.end("");
     return true;
   }

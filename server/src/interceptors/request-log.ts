@@ -9,6 +9,24 @@ export function protocolOf(contentType: string | null): "grpc" | "grpc-web" | "c
 }
 
 /**
+ * The protocol of a call as interceptors see it: "rest" for the REST gateway
+ * (its URL is a resource path, not "/<service>/<method>"), else by content type.
+ */
+export function requestProtocol(req: {
+  url: string;
+  header: Headers;
+  service: { typeName: string };
+  method: { name: string };
+}): "grpc" | "grpc-web" | "connect" | "rest" {
+  const url = req.url;
+  const q = url.indexOf("?");
+  const end = q < 0 ? url.length : q;
+  const procedure = `/${req.service.typeName}/${req.method.name}`;
+  if (!url.startsWith(procedure, end - procedure.length)) return "rest";
+  return protocolOf(req.header.get("content-type"));
+}
+
+/**
  * Logs one line per RPC when it ends: method, protocol, status code and
  * duration. Payloads and headers (which may carry tokens) are never logged.
  * For streaming responses the line is written when the stream ends.
@@ -16,7 +34,7 @@ export function protocolOf(contentType: string | null): "grpc" | "grpc-web" | "c
 export function requestLogInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const start = performance.now();
-    const protocol = protocolOf(req.header.get("content-type"));
+    const protocol = requestProtocol(req);
     const method = `${req.service.typeName}/${req.method.name}`;
     const done = (err: unknown) => {
       const code = err === undefined ? "ok" : Code[ConnectError.from(err).code];

@@ -1,3 +1,5 @@
+import path from "node:path";
+
 /** Errors of the commit log engine; log-service.ts maps them to RPC codes. */
 
 /** An offset below the lowest retained one or at/after the next one. */
@@ -22,13 +24,22 @@ export class OffsetOutOfRangeError extends Error {
   }
 }
 
-/** Stored bytes that fail their checksum or framing: never served as data. */
+/**
+ * Stored bytes that fail their checksum or framing: never served as data.
+ * The message names the segment relative to the data directory (the log
+ * directory's parent, e.g. `log/00000000000000000005.store`): it reaches
+ * clients as DATA_LOSS and must not reveal server paths; `segment` keeps the
+ * full path for the operator.
+ */
 export class CorruptRecordError extends Error {
   readonly segment: string;
   readonly offset: number;
   readonly position: number;
+  /** Found past the indexed records while opening (repairable with `--repair-log` in the newest segment). */
+  unindexedTail = false;
   constructor(segment: string, offset: number, position: number, reason: string) {
-    super(`corrupt record at offset ${offset} in segment ${segment} (store position ${position}): ${reason}`);
+    const shown = path.join(path.basename(path.dirname(segment)), path.basename(segment));
+    super(`corrupt record at offset ${offset} in segment ${shown} (store position ${position}): ${reason}`);
     this.name = "CorruptRecordError";
     this.segment = segment;
     this.offset = offset;

@@ -7,21 +7,26 @@ import {
   type Record as LogRecordMessage,
 } from "../../../gen/log/v1/log_pb.js";
 import { abortReason, invalidArgument, shuttingDown } from "../errors.ts";
+import { TurnBudget } from "../turn-budget.ts";
 import type { CommitLog } from "./log.ts";
 import { CorruptRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError } from "./log-errors.ts";
 
 /** Options of `logService()`. */
 export interface LogServiceOptions {
-  /** Bytes ConsumeStream reads from the store per positioned read. Default 256 KiB. */
+  /** Bytes ConsumeStream reads from the store per positioned read. Default 64 KiB. */
   streamReadBytes?: number;
+  /** ConsumeStream reads (of streamReadBytes) all streams together may start per event-loop turn. Default 4. */
+  readsPerTurn?: number;
   /** Appends of one ProduceStream that may await their acknowledgement at once. Default 1024. */
   produceStreamWindow?: number;
 }
 
 /** log.v1.LogService on top of a CommitLog. */
 export function logService(log: CommitLog, options: LogServiceOptions = {}): ServiceImpl<typeof LogService> {
-  const streamReadBytes = options.streamReadBytes ?? 256 * 1024;
+  const streamReadBytes = options.streamReadBytes ?? 64 * 1024;
   const window = options.produceStreamWindow ?? 1024;
+  // Shared by every ConsumeStream of this service: at most 4 reads per turn of the event loop.
+  const turns = new TurnBudget(options.readsPerTurn ?? 4);
 
   /** Checks a record synchronously, so ProduceStream stops reading at the first bad one. */
   const validate = (record: LogRecordMessage | undefined, where = ""): Uint8Array => {
@@ -85,6 +90,10 @@ export function logService(log: CommitLog, options: LogServiceOptions = {}): Ser
           yield { record: { value: record.value, offset: BigInt(record.offset) } };
         }
         next = batch[batch.length - 1]!.offset + 1;
+        // Fairness: a few reads per turn of the event loop across all streams
+        // (turn-budget.ts), so many fast consumers cannot hold the loop while
+        // other calls wait.
+        await turns.next();
       }
     },
 

@@ -159,7 +159,15 @@ test("a flipped byte in an indexed record is reported on read, naming segment an
     fs.writeFileSync(file, data);
     const s = await Segment.open(dir, 16, { ...limits, maxIndexBytes: 1024 });
     assert.deepEqual(Buffer.from(s.read(17)), value(1));
-    assert.throws(() => s.read(18), (err) => err instanceof CorruptRecordError && err.offset === 18 && err.message.includes(file));
+    assert.throws(
+      () => s.read(18),
+      (err) =>
+        err instanceof CorruptRecordError &&
+        err.offset === 18 &&
+        err.segment === file &&
+        err.message.includes(`${path.basename(dir)}/${segmentFileName(16, "store")}`) &&
+        !err.message.includes(dir), // the message names it relative to the data dir, never by absolute path
+    );
     const good: LogRecord[] = [];
     s.readBatch(16, 21, 1 << 20, good);
     assert.deepEqual(good.map((r) => r.offset), [16, 17], "a batch stops before the bad record");

@@ -25,8 +25,34 @@ export interface SegmentRecovery {
   droppedIndexEntries: number;
   /** Index entries added from records found in the store. */
   rebuiltIndexEntries: number;
-  /** Bytes cut off the end of the store (a torn write). */
+  /** Bytes cut off the end of the store (a torn write, or damage cut by `repairTail`). */
   truncatedStoreBytes: number;
+  /** With `repairTail`: the damaged tail that was cut, and where its bytes went. */
+  quarantined?: QuarantinedTail;
+}
+
+/** A damaged store tail cut by `repairTail` (see log/repair.ts). */
+export interface QuarantinedTail {
+  /** The file holding the cut bytes, next to the store. */
+  file: string;
+  /** Offset the first cut record had; every record before it is kept. */
+  fromOffset: number;
+  /** Store position of the cut. */
+  fromPosition: number;
+  bytes: number;
+  /** Frames in the cut bytes, counted by their length fields (the damaged one included). */
+  records: number;
+}
+
+/** Options of `Segment.open`. */
+export interface SegmentOpenOptions {
+  /**
+   * Cut a bad record that is followed by more unindexed data (damage, not a
+   * torn write) instead of refusing to open: the store is truncated at its
+   * last valid record and the cut bytes are moved to
+   * `<store>.quarantine-<time>`. Default false (throw CorruptRecordError).
+   */
+  repairTail?: boolean;
 }
 
 /** A record read back from the log. */
@@ -60,13 +86,13 @@ export class Segment {
   }
 
   /** Opens (creating if missing) and recovers the segment at `baseOffset` in `dir`. */
-  static async open(dir: string, baseOffset: number, limits: SegmentLimits): Promise<Segment> {
+  static async open(dir: string, baseOffset: number, limits: SegmentLimits, opts: SegmentOpenOptions = {}): Promise<Segment> {
     const store = Store.open(path.join(dir, segmentFileName(baseOffset, "store")));
     let index: Index | undefined;
     try {
       const opened = Index.open(path.join(dir, segmentFileName(baseOffset, "index")));
       index = opened.index;
-      const recovery = await recover(store, index, opened.fileEntries, baseOffset, limits);
+      const recovery = await recover(store, index, opened.fileEntries, baseOffset, limits, opts.repairTail ?? false);
       return new Segment(baseOffset, store, index, limits, recovery);
     } catch (err) {
       store.close();
@@ -217,6 +243,7 @@ async function recover(
   fileEntries: number,
   baseOffset: number,
   limits: SegmentLimits,
+  repairTail: boolean,
 ): Promise<SegmentRecovery> {
   const storeSize = store.size;
   let n = index.count;
@@ -246,6 +273,7 @@ async function recover(
   let rebuilt = 0;
   let window: Buffer = Buffer.alloc(0);
   let windowStart = pos;
+  let quarantined: QuarantinedTail | undefined;
   while (pos < storeSize) {
     if (pos + frameHeaderBytes > windowStart + window.length || needsMore(window, pos - windowStart)) {
       windowStart = pos;
@@ -256,7 +284,13 @@ async function recover(
       const length = window.length - (pos - windowStart) >= 4 ? window.readUInt32BE(pos - windowStart) : 0;
       const atTail = pos + frameHeaderBytes + length >= storeSize || allZero(store, pos, storeSize);
       if (atTail && length <= limits.maxRecordBytes) break; // a torn write: cut below
-      throw new CorruptRecordError(store.path, baseOffset + n + rebuilt, pos, `${frame.error}; more data follows, so this is not a torn write`);
+      if (repairTail) {
+        quarantined = quarantine(store, pos, storeSize, baseOffset + n + rebuilt, limits.maxRecordBytes);
+        break; // cut below
+      }
+      const err = new CorruptRecordError(store.path, baseOffset + n + rebuilt, pos, `${frame.error}; more data follows, so this is not a torn write`);
+      err.unindexedTail = true;
+      throw err;
     }
     index.append(pos);
     rebuilt++;
@@ -268,7 +302,32 @@ async function recover(
   if (rebuilt > 0 || truncatedStoreBytes > 0 || droppedIndexEntries > 0) {
     await Promise.all([store.sync(), index.sync()]);
   }
-  return { droppedIndexEntries, rebuiltIndexEntries: rebuilt, truncatedStoreBytes };
+  return { droppedIndexEntries, rebuiltIndexEntries: rebuilt, truncatedStoreBytes, ...(quarantined && { quarantined }) };
+}
+
+/** Copies store bytes [from, to) to a new quarantine file (synced) before they are cut. */
+function quarantine(store: Store, from: number, to: number, fromOffset: number, maxRecordBytes: number): QuarantinedTail {
+  const file = `${store.path}.quarantine-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const fd = fs.openSync(file, "wx", 0o600);
+  let records = 0;
+  let next = from; // start of the next frame, by length fields
+  try {
+    for (let at = from; at < to; at += scanWindowBytes) {
+      const buf = store.read(at, Math.min(to, at + scanWindowBytes));
+      fs.writeSync(fd, buf);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  while (next + frameHeaderBytes <= to) {
+    const length = store.read(next, next + 4).readUInt32BE(0);
+    if (length > maxRecordBytes) break;
+    records++;
+    next += frameHeaderBytes + length;
+  }
+  if (next < to && records === 0) records = 1; // not even one plausible frame: count the damage as one
+  return { file, fromOffset, fromPosition: from, bytes: to - from, records };
 }
 
 /** Whether the window lacks the whole frame starting at `at`. */

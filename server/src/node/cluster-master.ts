@@ -39,6 +39,8 @@ export interface ClusterMasterOptions {
   workerQueueLimit?: number;
   /** How long this instance's liveness row lasts without a refresh, ms. Default 5000. */
   instanceTtlMs?: number;
+  /** task_events kept for resuming watches (the newest this many). Default 1 000 000. */
+  eventRetention?: number;
   /**
    * Period of the fallback poll (scheduling, watchers, liveness, reaping) for
    * notifications that were missed, ms. Default a quarter of the worker
@@ -108,6 +110,9 @@ export class ClusterMaster implements TaskMaster {
   #ticking = false;
   #assignments = 0;
   #closed = false;
+  /** No reaping before this time (ms): after a database outage, instances first renew their rows. */
+  #graceUntil = 0;
+  #unsubscribe = () => {};
 
   private constructor(db: PgDb, logger: Logger, options: ClusterMasterOptions) {
     this.#db = db;
@@ -117,6 +122,7 @@ export class ClusterMaster implements TaskMaster {
       watchQueueLimit: 10_000,
       workerQueueLimit: 10_000,
       instanceTtlMs: 5000,
+      eventRetention: 1_000_000,
       pollMs: Math.max(20, Math.min(1000, Math.floor(options.workerTimeoutMs / 4))),
       ...options,
     };
@@ -134,6 +140,9 @@ export class ClusterMaster implements TaskMaster {
       logger: m.#log,
     });
     await m.#listener.start();
+    m.#unsubscribe = db.onChange((up) => {
+      if (up) m.#background(m.#recovered(), "recover");
+    });
     m.#timer = setInterval(() => m.#background(m.#tick(), "tick"), m.#opts.pollMs);
     m.#timer.unref();
     m.#log.info({ pollMs: m.#opts.pollMs }, "node master: cluster mode on PostgreSQL");
@@ -204,6 +213,16 @@ export class ClusterMaster implements TaskMaster {
         const r = await c.query<{ data: Uint8Array }>(`SELECT data FROM tasks WHERE state NOT IN (${finalStatesSql}) ORDER BY seq`);
         tasks = r.rows.map((row) => decodeTask(row.data));
       }
+      if (resume) {
+        const pruned = await c.query<{ value: string }>("SELECT value FROM meta WHERE key = 'task_events_pruned_below'");
+        const below = BigInt(pruned.rows[0]?.value ?? "0");
+        if (afterSequence + 1n < below) {
+          throw new ConnectError(
+            `changes before sequence ${below} are no longer kept: watch again with send_initial`,
+            Code.OutOfRange,
+          );
+        }
+      }
       return { snapshot: tasks, cursor: resume ? afterSequence : BigInt(max.rows[0]!.seq) };
     }, "REPEATABLE READ");
     const initial = sendInitial && !resume;
@@ -222,7 +241,8 @@ export class ClusterMaster implements TaskMaster {
       queue.close();
     } else {
       this.#watchers.add(w);
-      if (resume) this.#background(this.#pump(w), "watch");
+      // Also catches changes whose notification came before the registration.
+      this.#background(this.#pump(w), "watch");
     }
     return { queue, dispose: () => this.#watchers.delete(w) };
   }
@@ -413,6 +433,7 @@ export class ClusterMaster implements TaskMaster {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#unsubscribe();
     const bye = () => new ConnectError("server is shutting down", Code.Unavailable);
     for (const w of this.#watchers) w.queue.close(bye());
     this.#watchers.clear();
@@ -636,12 +657,30 @@ export class ClusterMaster implements TaskMaster {
     this.#ticking = true;
     try {
       await this.#beat();
-      await this.#expireLocalSessions();
-      await this.#reap();
+      if (Date.now() >= this.#graceUntil) {
+        await this.#expireLocalSessions();
+        await this.#reap();
+      }
       this.#wakeAll();
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /**
+   * The database is back after an outage. Heartbeats could not be recorded
+   * meanwhile and liveness rows may have expired, so nobody reaps for a grace
+   * period (every instance renews its row and its workers' last-seen time
+   * first): a database restart must not re-queue tasks that are running fine.
+   */
+  async #recovered(): Promise<void> {
+    this.#graceUntil = Date.now() + this.#opts.instanceTtlMs + 2 * this.#opts.pollMs;
+    await this.#beat();
+    await this.#db.query(
+      "UPDATE nodes SET instance_id = $1, seen_at = now() WHERE id = ANY($2) AND (instance_id IS NULL OR instance_id = $1)",
+      [this.id, [...this.#sessions.keys()]],
+    );
+    this.#wakeAll();
   }
 
   /** Refreshes this instance's liveness row. */
@@ -694,6 +733,22 @@ export class ClusterMaster implements TaskMaster {
       );
       for (const t of lost) await this.#requeueOrFail(c, t, `worker ${t.workerId} did not come back within ${limit}ms`);
       await c.query("DELETE FROM instances WHERE expires_at < now() - interval '1 hour'");
+    });
+    await this.#prune();
+  }
+
+  /** Drops the oldest task_events beyond the retention and records up to where. */
+  async #prune(): Promise<void> {
+    const r = await this.#db.query<{ seq: string | null }>("SELECT max(seq) AS seq FROM task_events");
+    const below = BigInt(r.rows[0]?.seq ?? "0") - BigInt(this.#opts.eventRetention) + 1n;
+    if (below <= 1n) return;
+    await this.#db.tx(async (c) => {
+      const pruned = await c.query(
+        `INSERT INTO meta (key, value) VALUES ('task_events_pruned_below', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value::bigint < excluded.value::bigint`,
+        [below.toString()],
+      );
+      if (pruned.rowCount === 1) await c.query("DELETE FROM task_events WHERE seq < $1", [below.toString()]);
     });
   }
 

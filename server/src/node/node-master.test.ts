@@ -208,3 +208,12 @@ test("watchers: snapshot + marker, changes in order, a slow watcher is ended and
   );
   assert.equal(master.list({ states: [S.QUEUED], workerId: "", limit: 100 }).tasks.length, 11);
 });
+
+test("resuming a watch (after_sequence) needs cluster mode: the embedded master has no history", (t) => {
+  const { master } = setup(t);
+  assert.throws(
+    () => master.watch("", false, 5n),
+    (err) => err instanceof ConnectError && err.code === Code.FailedPrecondition && /cluster mode/.test(err.rawMessage),
+  );
+  master.watch("", false, 0n).dispose();
+});

@@ -8,7 +8,7 @@ import { bearerTokenInterceptor } from "../../bearer-token.ts";
 import { createBalancedTransport } from "../../discovery/balanced-transport.ts";
 import { createEtcdClient } from "../../discovery/etcd-client.ts";
 import { registerWorker, type WorkerRegistration } from "../../discovery/register-worker.ts";
-import { collectLabel, parseDurationMs, parseEndpoints, parsePositiveInt, parseProtocol, parseServerUrl } from "../parse.ts";
+import { collectLabel, parseDurationMs, parseEndpoints, parsePositiveInt, parseProtocol, parseServerUrl, readTokenFile } from "../parse.ts";
 
 /** What `switchboard worker` parses its flags into. */
 interface WorkerFlags {
@@ -19,6 +19,7 @@ interface WorkerFlags {
   id?: string;
   workdir?: string;
   token?: string;
+  tokenFile?: string;
   maxOutputBytes: number;
   defaultTimeout: number;
   killGrace: number;
@@ -60,7 +61,8 @@ export function workerCommand(): Command {
     .addOption(new Option("--capacity <n>", "tasks run at once").argParser(parsePositiveInt).default(workerDefaults.capacity))
     .addOption(new Option("--id <id>", "worker id, unique in the cluster (default <hostname>-<pid>)"))
     .addOption(new Option("--workdir <dir>", "directory for per-task working directories (default: a new temporary one)"))
-    .addOption(new Option("--token <token>", "bearer token of the master (env SWITCHBOARD_TOKEN)"))
+    .addOption(new Option("--token <token>", "bearer token of the master (visible in ps: prefer --token-file or env SWITCHBOARD_TOKEN)"))
+    .addOption(new Option("--token-file <file>", "read the bearer token from a file").argParser(readTokenFile))
     .addOption(new Option("--max-output-bytes <n>", "cap of captured stdout and of stderr per task").argParser(parsePositiveInt).default(workerDefaults.maxOutputBytes))
     .addOption(new Option("--default-timeout <duration>", "time limit of tasks without one, e.g. 10m").argParser(parseDurationMs).default(workerDefaults.defaultTimeoutMs, "10m"))
     .addOption(new Option("--kill-grace <duration>", "SIGTERM → SIGKILL grace when a task is stopped").argParser(parseDurationMs).default(workerDefaults.killGraceMs, "2s"))
@@ -77,14 +79,15 @@ export function workerCommand(): Command {
       `
 Examples:
   switchboard worker --server http://localhost:8080 --allow echo,sleep,touch
-  switchboard worker --allow /usr/bin/python3 --label gpu=yes --capacity 4 --token "$TOKEN"
+  switchboard worker --allow /usr/bin/python3 --label gpu=yes --capacity 4 --token-file ~/.switchboard-token
   switchboard worker --etcd http://127.0.0.1:2379 --allow echo   # master from etcd; listed under switchboard/workers/<id>`,
     )
     .action(async (_opts: unknown, command: Command) => {
       const f = command.optsWithGlobals<WorkerFlags>();
       const env = process.env;
       const print = (e: WorkerEvent) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
-      const token = f.token ?? (env.SWITCHBOARD_TOKEN || undefined);
+      // --token-file's parser already replaced the path with the file's token.
+      const token = f.token ?? f.tokenFile ?? (env.SWITCHBOARD_TOKEN || undefined);
       // With etcd (and no --server): the master is found through etcd and the
       // worker registers under <worker-prefix>/<id> while it runs.
       const etcdList = f.etcd ?? (f.server === undefined && env.SWITCHBOARD_ETCD ? parseEndpoints(env.SWITCHBOARD_ETCD) : undefined);
