@@ -7,7 +7,7 @@ import { startEtcd, type EtcdComponent } from "./etcd.ts";
 import { startNats, type NatsComponent } from "./nats.ts";
 import { busyPorts, type NamedPort } from "./ports.ts";
 import { startPostgres, type PostgresComponent } from "./postgres.ts";
-import { serverHasNats, startInstance, type InstanceComponent } from "./switchboard.ts";
+import { serverHasNats, serverHasPostgres, startInstance, type InstanceComponent } from "./switchboard.ts";
 
 /** Options of `startLocalCluster()`; every field has a default. */
 export interface LocalClusterOptions {
@@ -156,7 +156,8 @@ export async function startLocalCluster(options: Partial<LocalClusterOptions> = 
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const [etcd, postgres, nats] = settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [EtcdComponent, PostgresComponent, NatsComponent];
-    if (!serverHasNats) o.say("log         embedded segments per instance (this server build has no --nats yet)");
+    if (!serverHasPostgres) o.say("orders      embedded SQLite per instance (this server build has no --postgres)");
+    if (!serverHasNats) o.say("log         embedded segments per instance (this server build has no --nats)");
     const instances: InstanceComponent[] = [];
     const one = async (i: number) => {
       const inst = await startInstance({

@@ -12,6 +12,8 @@ export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Whether this server build has the JetStream commit log (`--nats`). */
 export const serverHasNats = /^\s*--nats\b/m.test(usage);
+/** Whether this server build has orders/tasks on PostgreSQL (`--postgres`). */
+export const serverHasPostgres = /^\s*--postgres\b/m.test(usage);
 
 /** Options of `startInstance()`. */
 export interface InstanceOptions {
@@ -71,7 +73,7 @@ export async function startInstance(o: InstanceOptions): Promise<InstanceCompone
     "--port", String(o.port),
     "--data-dir", o.dir,
     "--etcd", o.etcd,
-    ...(o.postgres ? ["--postgres", o.postgres] : []),
+    ...(o.postgres && serverHasPostgres ? ["--postgres", o.postgres] : []),
     ...(o.nats && serverHasNats ? ["--nats", o.nats] : []),
     ...(o.args ?? []),
   ];
