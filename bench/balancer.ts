@@ -8,8 +8,11 @@
 //     vs a plain gRPC transport to one instance (ratio), alternating A B A B.
 //     All servers share core 1 and the client runs on core 0, so the ratio
 //     shows the balancer's client-side cost, not a capacity gain.
+//  4. Spread of short-lived clients: --clients fresh balancing transports
+//     (like CLI runs) each send one GetOrder; which instance got each first
+//     call, with the random rotation start vs always starting at index 0.
 //
-//   node bench/balancer.ts [--seconds 3] [--concurrency 32] [--ttl 2]
+//   node bench/balancer.ts [--seconds 3] [--concurrency 32] [--ttl 2] [--clients 60]
 import { execFileSync } from "node:child_process";
 import os from "node:os";
 import { parseArgs } from "node:util";
@@ -26,6 +29,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "32" },
     ttl: { type: "string", default: "2" },
+    clients: { type: "string", default: "60" },
   },
 });
 const seconds = Number(flags.seconds);
@@ -132,7 +136,29 @@ try {
     return rs.reduce((a, r) => a + r.rps, 0) / rs.length;
   };
 
+  // 4. Short-lived clients: where does each one's first call land?
+  const firstCalls = async (random?: () => number) => {
+    const counts: Record<string, number> = {};
+    for (const e of plainBalanced.endpoints()) counts[e] = 0;
+    for (let i = 0; i < Number(flags.clients); i++) {
+      const seen: string[] = [];
+      const t = createBalancedTransport({
+        etcd: etcd.endpoint,
+        service: OrderService.typeName,
+        prefix,
+        random,
+        interceptors: [(next) => (req) => (seen.push(new URL(req.url).host), next(req))],
+      });
+      await createClient(OrderService, t).getOrder({ id: "102" });
+      await t.close();
+      counts[seen[0]!] = (counts[seen[0]!] ?? 0) + 1;
+    }
+    return counts;
+  };
+  const spread = { clients: Number(flags.clients), randomStart: await firstCalls(), startAtZero: await firstCalls(() => 0) };
+
   const out = {
+    firstCallSpread: spread,
     ttlSeconds: ttl,
     kill: {
       failedCalls: killResult.failed,

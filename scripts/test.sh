@@ -22,7 +22,7 @@ command -v openssl >/dev/null || need+=(openssl) # TLS tests make throwaway cert
 prometheus_before="$(pgrep -u prometheus -x prometheus 2>/dev/null || true)"
 # PostgreSQL 15 for the cluster-mode tests (tests/harness/postgres.ts runs it as `postgres`).
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
-command -v nats-server >/dev/null || need+=(nats-server)
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""
@@ -41,7 +41,7 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
   done
 fi
-for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl script prometheus openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb nats-server; do
+for p in etcd etcdctl /usr/bin/chromium h2load nghttp curl script prometheus openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb /usr/sbin/nats-server; do
   command -v "$p" >/dev/null || { echo "FATAL: $p still missing" >&2; exit 1; }
 done
 

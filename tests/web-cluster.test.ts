@@ -55,6 +55,15 @@ for (const transport of transports) {
       assert.match(await row.innerText(), /0 \/ 2/);
     });
 
+    await t.test("the backends panel shows each instance's storage and its health", async () => {
+      const table = page.getByTestId("backends");
+      for (const [role, kind] of [["orders", "sqlite"], ["tasks", "sqlite"], ["log", "segments"]]) {
+        const row = table.getByRole("row").filter({ hasText: `127.0.0.1:${server.port}` }).filter({ hasText: role });
+        await row.getByText("healthy").waitFor();
+        assert.match(await row.innerText(), new RegExp(kind!));
+      }
+    });
+
     if (transport === "connect") {
       await t.test("instances are live: a new server appears and goes away", async () => {
         const other = await startServerProcess({

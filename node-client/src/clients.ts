@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { ClusterService } from "../../gen/cluster/v1/cluster_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { LogService } from "../../gen/log/v1/log_pb.js";
@@ -64,6 +65,8 @@ export interface Clients {
   readonly nodes: Client<typeof NodeService>;
   /** grpc.health.v1.Health */
   readonly health: Client<typeof Health>;
+  /** cluster.v1.ClusterService (every instance hosts it) */
+  readonly cluster: Client<typeof ClusterService>;
   /** grpc.reflection.v1.ServerReflection (bidi streaming: needs HTTP/2) */
   readonly reflection: Client<typeof ServerReflection>;
   /** Closes the connections; calls still running fail. */
@@ -116,7 +119,7 @@ export function createClients(options: ClientsOptions): Clients {
     });
     const balanced = new Map<string, Promise<BalancedTransport>>();
     transportFor = (service) => {
-      const name = service === Health || service === ServerReflection ? "*" : service.typeName;
+      const name = service === Health || service === ServerReflection || service === ClusterService ? "*" : service.typeName;
       let t = balanced.get(name);
       if (!t) {
         t = discovery.get().then(({ createBalancedTransport, etcd }) =>
@@ -150,6 +153,7 @@ export function createClients(options: ClientsOptions): Clients {
     log: client(LogService),
     nodes: client(NodeService),
     health: client(Health),
+    cluster: client(ClusterService),
     reflection: client(ServerReflection),
     close,
   };

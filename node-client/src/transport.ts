@@ -35,6 +35,16 @@ export interface TransportOptions {
   interceptors?: Interceptor[];
   /** HTTP/2 only: close the connection after this long without calls, in ms. Default connect-node's. */
   idleConnectionTimeoutMs?: number;
+  /**
+   * HTTP/2 only: send a PING this often while calls are open (and before
+   * reusing a connection idle this long); a PING unanswered within
+   * `pingTimeoutMs` closes the connection and fails its calls with
+   * UNAVAILABLE, so a server that stopped answering without closing its
+   * sockets (SIGSTOP, a hung host) is noticed. Default off (connect-node's).
+   */
+  pingIntervalMs?: number;
+  /** HTTP/2 only: how long a PING may go unanswered, in ms. Default connect-node's (15000) when pinging. */
+  pingTimeoutMs?: number;
 }
 
 /** A Transport that owns a connection and can release it. */
@@ -61,10 +71,11 @@ export function createTransport(options: TransportOptions): ClosableTransport {
   let transport: Transport;
   let close: () => Promise<void>;
   if (httpVersion === "2") {
-    const sessionManager = new Http2SessionManager(
-      options.baseUrl,
-      options.idleConnectionTimeoutMs === undefined ? {} : { idleConnectionTimeoutMs: options.idleConnectionTimeoutMs },
-    );
+    const sessionManager = new Http2SessionManager(options.baseUrl, {
+      ...(options.idleConnectionTimeoutMs === undefined ? {} : { idleConnectionTimeoutMs: options.idleConnectionTimeoutMs }),
+      ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
+      ...(options.pingTimeoutMs === undefined ? {} : { pingTimeoutMs: options.pingTimeoutMs }),
+    });
     const h2 = { ...common, httpVersion: "2" as const, sessionManager };
     transport =
       protocol === "grpc"

@@ -39,6 +39,8 @@ import { serviceModules } from "./services.ts";
 import { openDatabase } from "./db/open.ts";
 import { interopModule } from "./interop/interop-module.ts";
 import { trackDecompression, withMessageCompression } from "./message-compression.ts";
+import { backendReporter } from "./cluster/backend-status.ts";
+import { defaultAdvertise } from "./registry/advertise.ts";
 
 /** How long after its deadline a call that could not end by itself is cut. */
 const deadlineGraceMs = 1_000;
@@ -134,6 +136,8 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   for (const s of services) health.set(s.typeName, ServingStatus.SERVING);
   db?.followHealth(health, services, shutdown.signal);
 
+  /** "host:port" of this instance, once it listens (for ClusterService status). */
+  let selfAddress = "";
   // 2. Routes: the services, health and reflection, behind CORS.
   const files = [
     file_grpc_health_v1_health,
@@ -152,7 +156,12 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
   const routes = (router: ConnectRouter) => {
     for (const m of modules) m.register(router);
     registerHealth(router, health);
-    registerClusterService(router, cluster.view, cluster.workers);
+    registerClusterService(router, cluster.view, cluster.workers, {
+      address: () => selfAddress,
+      services: () => services.map((s) => s.typeName),
+      backends: backendReporter(options, modules, db?.db),
+      scheme: options.tlsCert ? "https" : "http",
+    });
     registerReflection(router, files, () => served);
   };
   // Metrics first (they count every call that reaches an implementation),
@@ -274,6 +283,7 @@ export async function start(init: StartOptions = {}): Promise<RunningServer> {
       ? `${listener.url}/metrics`
       : undefined;
   if (metricsUrl !== undefined) logger.info({ metricsUrl, tracing: tracer !== undefined }, "serving Prometheus metrics");
+  selfAddress = options.advertise ?? defaultAdvertise(options.host, listener.port);
   cluster.register(options.host, listener.port, services.map((s) => s.typeName));
 
   let closing: Promise<void> | undefined;

@@ -5,6 +5,7 @@ import type { HealthStatus } from "./health/health-status.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics/metrics.ts";
 import type { PgDb } from "./db/pg-db.ts";
+import type { Backend } from "../../gen/cluster/v1/cluster_pb.js";
 
 /** What a service module gets from the server when it opens. */
 export interface ServiceContext {
@@ -28,6 +29,11 @@ export interface ServiceModule {
   readonly services: readonly DescService[];
   register(router: ConnectRouter): void;
   close(): Promise<void>;
+  /**
+   * Its storage backends and their health, for ClusterService; optional:
+   * without it they are described from the options (embedded or PostgreSQL).
+   */
+  backends?(): Promise<Backend[]>;
 }
 
 export type ServiceModuleFactory = (ctx: ServiceContext) => Promise<ServiceModule> | ServiceModule;

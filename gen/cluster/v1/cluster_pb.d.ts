@@ -5,7 +5,7 @@
 // What the service registry (etcd) knows about the running instances, for
 // clients that cannot reach etcd themselves (browsers).
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
@@ -13,6 +13,221 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
  * Describes the file cluster/v1/cluster.proto.
  */
 export declare const file_cluster_v1_cluster: GenFile;
+
+/**
+ * Backend is one storage backend an instance uses.
+ *
+ * @generated from message cluster.v1.Backend
+ */
+export declare type Backend = Message<"cluster.v1.Backend"> & {
+  /**
+   * What it stores: "orders", "tasks" or "log".
+   *
+   * @generated from field: string role = 1;
+   */
+  role: string;
+
+  /**
+   * Which backend: "sqlite", "segments" (embedded, per instance),
+   * "postgresql" or "jetstream" (shared by the cluster).
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * Where: a directory, or a URL with its password redacted, or the NATS
+   * URLs and stream name.
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * Its health.
+   *
+   * @generated from field: cluster.v1.BackendHealth health = 4;
+   */
+  health: BackendHealth;
+
+  /**
+   * Why it is not healthy, or other detail; may be empty.
+   *
+   * @generated from field: string detail = 5;
+   */
+  detail: string;
+
+  /**
+   * Shared by every instance (PostgreSQL, JetStream) rather than embedded.
+   *
+   * @generated from field: bool shared = 6;
+   */
+  shared: boolean;
+
+  /**
+   * JetStream: the stream's configured replicas; 0 otherwise.
+   *
+   * @generated from field: uint32 replicas = 7;
+   */
+  replicas: number;
+
+  /**
+   * JetStream: server name of the stream's leader; empty otherwise.
+   *
+   * @generated from field: string leader = 8;
+   */
+  leader: string;
+
+  /**
+   * JetStream: messages the slowest replica is behind the leader; 0 otherwise.
+   *
+   * @generated from field: uint64 lag = 9;
+   */
+  lag: bigint;
+};
+
+/**
+ * Describes the message cluster.v1.Backend.
+ * Use `create(BackendSchema)` to create a new message.
+ */
+export declare const BackendSchema: GenMessage<Backend>;
+
+/**
+ * InstanceStatus is one instance and its backends.
+ *
+ * @generated from message cluster.v1.InstanceStatus
+ */
+export declare type InstanceStatus = Message<"cluster.v1.InstanceStatus"> & {
+  /**
+   * Address clients dial, "host:port".
+   *
+   * @generated from field: string address = 1;
+   */
+  address: string;
+
+  /**
+   * Unique id of the server process; empty when not registered.
+   *
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+
+  /**
+   * Fully qualified services it hosts.
+   *
+   * @generated from field: repeated string services = 3;
+   */
+  services: string[];
+
+  /**
+   * Whether the instance answered (always true for the answering instance).
+   *
+   * @generated from field: bool reachable = 4;
+   */
+  reachable: boolean;
+
+  /**
+   * Why it did not answer; empty when reachable.
+   *
+   * @generated from field: string error = 5;
+   */
+  error: string;
+
+  /**
+   * Its storage backends; empty when not reachable.
+   *
+   * @generated from field: repeated cluster.v1.Backend backends = 6;
+   */
+  backends: Backend[];
+
+  /**
+   * When the instance started.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 7;
+   */
+  startTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message cluster.v1.InstanceStatus.
+ * Use `create(InstanceStatusSchema)` to create a new message.
+ */
+export declare const InstanceStatusSchema: GenMessage<InstanceStatus>;
+
+/**
+ * GetInstanceStatusRequest has no parameters.
+ *
+ * @generated from message cluster.v1.GetInstanceStatusRequest
+ */
+export declare type GetInstanceStatusRequest = Message<"cluster.v1.GetInstanceStatusRequest"> & {
+};
+
+/**
+ * Describes the message cluster.v1.GetInstanceStatusRequest.
+ * Use `create(GetInstanceStatusRequestSchema)` to create a new message.
+ */
+export declare const GetInstanceStatusRequestSchema: GenMessage<GetInstanceStatusRequest>;
+
+/**
+ * GetInstanceStatusResponse describes the answering instance.
+ *
+ * @generated from message cluster.v1.GetInstanceStatusResponse
+ */
+export declare type GetInstanceStatusResponse = Message<"cluster.v1.GetInstanceStatusResponse"> & {
+  /**
+   * The answering instance.
+   *
+   * @generated from field: cluster.v1.InstanceStatus instance = 1;
+   */
+  instance?: InstanceStatus | undefined;
+};
+
+/**
+ * Describes the message cluster.v1.GetInstanceStatusResponse.
+ * Use `create(GetInstanceStatusResponseSchema)` to create a new message.
+ */
+export declare const GetInstanceStatusResponseSchema: GenMessage<GetInstanceStatusResponse>;
+
+/**
+ * GetClusterStatusRequest has no parameters.
+ *
+ * @generated from message cluster.v1.GetClusterStatusRequest
+ */
+export declare type GetClusterStatusRequest = Message<"cluster.v1.GetClusterStatusRequest"> & {
+};
+
+/**
+ * Describes the message cluster.v1.GetClusterStatusRequest.
+ * Use `create(GetClusterStatusRequestSchema)` to create a new message.
+ */
+export declare const GetClusterStatusRequestSchema: GenMessage<GetClusterStatusRequest>;
+
+/**
+ * GetClusterStatusResponse describes every registered instance.
+ *
+ * @generated from message cluster.v1.GetClusterStatusResponse
+ */
+export declare type GetClusterStatusResponse = Message<"cluster.v1.GetClusterStatusResponse"> & {
+  /**
+   * False when the server runs without a registry (no --etcd).
+   *
+   * @generated from field: bool registry_enabled = 1;
+   */
+  registryEnabled: boolean;
+
+  /**
+   * The instances, the answering one first, then by address.
+   *
+   * @generated from field: repeated cluster.v1.InstanceStatus instances = 2;
+   */
+  instances: InstanceStatus[];
+};
+
+/**
+ * Describes the message cluster.v1.GetClusterStatusResponse.
+ * Use `create(GetClusterStatusResponseSchema)` to create a new message.
+ */
+export declare const GetClusterStatusResponseSchema: GenMessage<GetClusterStatusResponse>;
 
 /**
  * Instance is one registered endpoint of one service.
@@ -253,6 +468,47 @@ export declare type ListWorkersResponse = Message<"cluster.v1.ListWorkersRespons
 export declare const ListWorkersResponseSchema: GenMessage<ListWorkersResponse>;
 
 /**
+ * BackendHealth is whether a storage backend works, as the instance sees it.
+ *
+ * @generated from enum cluster.v1.BackendHealth
+ */
+export enum BackendHealth {
+  /**
+   * Not reported.
+   *
+   * @generated from enum value: BACKEND_HEALTH_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Reachable and serving.
+   *
+   * @generated from enum value: BACKEND_HEALTH_HEALTHY = 1;
+   */
+  HEALTHY = 1,
+
+  /**
+   * Serving, but with less redundancy than configured (e.g. a stream
+   * replica is down or behind).
+   *
+   * @generated from enum value: BACKEND_HEALTH_DEGRADED = 2;
+   */
+  DEGRADED = 2,
+
+  /**
+   * Not reachable: calls that need it fail with UNAVAILABLE.
+   *
+   * @generated from enum value: BACKEND_HEALTH_UNHEALTHY = 3;
+   */
+  UNHEALTHY = 3,
+}
+
+/**
+ * Describes the enum cluster.v1.BackendHealth.
+ */
+export declare const BackendHealthSchema: GenEnum<BackendHealth>;
+
+/**
  * ClusterService reports the service instances registered in etcd. It is
  * always mounted; without --etcd it answers with registry_enabled = false
  * and no instances.
@@ -292,6 +548,31 @@ export declare const ClusterService: GenService<{
     methodKind: "unary";
     input: typeof ListWorkersRequestSchema;
     output: typeof ListWorkersResponseSchema;
+  },
+  /**
+   * GetInstanceStatus reports the answering instance itself: its address,
+   * services, and the storage backends it uses with their health.
+   *
+   * @generated from rpc cluster.v1.ClusterService.GetInstanceStatus
+   */
+  getInstanceStatus: {
+    methodKind: "unary";
+    input: typeof GetInstanceStatusRequestSchema;
+    output: typeof GetInstanceStatusResponseSchema;
+  },
+  /**
+   * GetClusterStatus asks every instance registered in etcd for its
+   * GetInstanceStatus (a short deadline each) and reports them all, the
+   * answering instance first; an instance that does not answer is listed
+   * with reachable = false and the error. Without --etcd it reports only
+   * the answering instance.
+   *
+   * @generated from rpc cluster.v1.ClusterService.GetClusterStatus
+   */
+  getClusterStatus: {
+    methodKind: "unary";
+    input: typeof GetClusterStatusRequestSchema;
+    output: typeof GetClusterStatusResponseSchema;
   },
 }>;
 

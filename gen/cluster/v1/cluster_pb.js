@@ -5,70 +5,126 @@
 // What the service registry (etcd) knows about the running instances, for
 // clients that cannot reach etcd themselves (browsers).
 
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file cluster/v1/cluster.proto.
  */
 export const file_cluster_v1_cluster = /*@__PURE__*/
-  fileDesc("ChhjbHVzdGVyL3YxL2NsdXN0ZXIucHJvdG8SCmNsdXN0ZXIudjEilQEKCEluc3RhbmNlEg8KB3NlcnZpY2UYASABKAkSDwoHYWRkcmVzcxgCIAEoCRITCgtpbnN0YW5jZV9pZBgDIAEoCRIRCglwcm90b2NvbHMYBCADKAkSDwoHdmVyc2lvbhgFIAEoCRIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChRMaXN0SW5zdGFuY2VzUmVxdWVzdBIPCgdzZXJ2aWNlGAEgASgJIloKFUxpc3RJbnN0YW5jZXNSZXNwb25zZRIYChByZWdpc3RyeV9lbmFibGVkGAEgASgIEicKCWluc3RhbmNlcxgCIAMoCzIULmNsdXN0ZXIudjEuSW5zdGFuY2UiKAoVV2F0Y2hJbnN0YW5jZXNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkiWwoWV2F0Y2hJbnN0YW5jZXNSZXNwb25zZRIYChByZWdpc3RyeV9lbmFibGVkGAEgASgIEicKCWluc3RhbmNlcxgCIAMoCzIULmNsdXN0ZXIudjEuSW5zdGFuY2Ui3QEKEFJlZ2lzdGVyZWRXb3JrZXISCgoCaWQYASABKAkSOAoGbGFiZWxzGAIgAygLMiguY2x1c3Rlci52MS5SZWdpc3RlcmVkV29ya2VyLkxhYmVsc0VudHJ5Eg8KB2FkZHJlc3MYAyABKAkSEwoLaW5zdGFuY2VfaWQYBCABKAkSLgoKc3RhcnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIUChJMaXN0V29ya2Vyc1JlcXVlc3QiXgoTTGlzdFdvcmtlcnNSZXNwb25zZRIYChByZWdpc3RyeV9lbmFibGVkGAEgASgIEi0KB3dvcmtlcnMYAiADKAsyHC5jbHVzdGVyLnYxLlJlZ2lzdGVyZWRXb3JrZXIymwIKDkNsdXN0ZXJTZXJ2aWNlElkKDUxpc3RJbnN0YW5jZXMSIC5jbHVzdGVyLnYxLkxpc3RJbnN0YW5jZXNSZXF1ZXN0GiEuY2x1c3Rlci52MS5MaXN0SW5zdGFuY2VzUmVzcG9uc2UiA5ACARJZCg5XYXRjaEluc3RhbmNlcxIhLmNsdXN0ZXIudjEuV2F0Y2hJbnN0YW5jZXNSZXF1ZXN0GiIuY2x1c3Rlci52MS5XYXRjaEluc3RhbmNlc1Jlc3BvbnNlMAESUwoLTGlzdFdvcmtlcnMSHi5jbHVzdGVyLnYxLkxpc3RXb3JrZXJzUmVxdWVzdBofLmNsdXN0ZXIudjEuTGlzdFdvcmtlcnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChhjbHVzdGVyL3YxL2NsdXN0ZXIucHJvdG8SCmNsdXN0ZXIudjEirwEKB0JhY2tlbmQSDAoEcm9sZRgBIAEoCRIMCgRraW5kGAIgASgJEg4KBnRhcmdldBgDIAEoCRIpCgZoZWFsdGgYBCABKA4yGS5jbHVzdGVyLnYxLkJhY2tlbmRIZWFsdGgSDgoGZGV0YWlsGAUgASgJEg4KBnNoYXJlZBgGIAEoCBIQCghyZXBsaWNhcxgHIAEoDRIOCgZsZWFkZXIYCCABKAkSCwoDbGFnGAkgASgEIsEBCg5JbnN0YW5jZVN0YXR1cxIPCgdhZGRyZXNzGAEgASgJEhMKC2luc3RhbmNlX2lkGAIgASgJEhAKCHNlcnZpY2VzGAMgAygJEhEKCXJlYWNoYWJsZRgEIAEoCBINCgVlcnJvchgFIAEoCRIlCghiYWNrZW5kcxgGIAMoCzITLmNsdXN0ZXIudjEuQmFja2VuZBIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIaChhHZXRJbnN0YW5jZVN0YXR1c1JlcXVlc3QiSQoZR2V0SW5zdGFuY2VTdGF0dXNSZXNwb25zZRIsCghpbnN0YW5jZRgBIAEoCzIaLmNsdXN0ZXIudjEuSW5zdGFuY2VTdGF0dXMiGQoXR2V0Q2x1c3RlclN0YXR1c1JlcXVlc3QiYwoYR2V0Q2x1c3RlclN0YXR1c1Jlc3BvbnNlEhgKEHJlZ2lzdHJ5X2VuYWJsZWQYASABKAgSLQoJaW5zdGFuY2VzGAIgAygLMhouY2x1c3Rlci52MS5JbnN0YW5jZVN0YXR1cyKVAQoISW5zdGFuY2USDwoHc2VydmljZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEhMKC2luc3RhbmNlX2lkGAMgASgJEhEKCXByb3RvY29scxgEIAMoCRIPCgd2ZXJzaW9uGAUgASgJEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKFExpc3RJbnN0YW5jZXNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkiWgoVTGlzdEluc3RhbmNlc1Jlc3BvbnNlEhgKEHJlZ2lzdHJ5X2VuYWJsZWQYASABKAgSJwoJaW5zdGFuY2VzGAIgAygLMhQuY2x1c3Rlci52MS5JbnN0YW5jZSIoChVXYXRjaEluc3RhbmNlc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSJbChZXYXRjaEluc3RhbmNlc1Jlc3BvbnNlEhgKEHJlZ2lzdHJ5X2VuYWJsZWQYASABKAgSJwoJaW5zdGFuY2VzGAIgAygLMhQuY2x1c3Rlci52MS5JbnN0YW5jZSLdAQoQUmVnaXN0ZXJlZFdvcmtlchIKCgJpZBgBIAEoCRI4CgZsYWJlbHMYAiADKAsyKC5jbHVzdGVyLnYxLlJlZ2lzdGVyZWRXb3JrZXIuTGFiZWxzRW50cnkSDwoHYWRkcmVzcxgDIAEoCRITCgtpbnN0YW5jZV9pZBgEIAEoCRIuCgpzdGFydF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIhQKEkxpc3RXb3JrZXJzUmVxdWVzdCJeChNMaXN0V29ya2Vyc1Jlc3BvbnNlEhgKEHJlZ2lzdHJ5X2VuYWJsZWQYASABKAgSLQoHd29ya2VycxgCIAMoCzIcLmNsdXN0ZXIudjEuUmVnaXN0ZXJlZFdvcmtlciqGAQoNQmFja2VuZEhlYWx0aBIeChpCQUNLRU5EX0hFQUxUSF9VTlNQRUNJRklFRBAAEhoKFkJBQ0tFTkRfSEVBTFRIX0hFQUxUSFkQARIbChdCQUNLRU5EX0hFQUxUSF9ERUdSQURFRBACEhwKGEJBQ0tFTkRfSEVBTFRIX1VOSEVBTFRIWRADMuYDCg5DbHVzdGVyU2VydmljZRJZCg1MaXN0SW5zdGFuY2VzEiAuY2x1c3Rlci52MS5MaXN0SW5zdGFuY2VzUmVxdWVzdBohLmNsdXN0ZXIudjEuTGlzdEluc3RhbmNlc1Jlc3BvbnNlIgOQAgESWQoOV2F0Y2hJbnN0YW5jZXMSIS5jbHVzdGVyLnYxLldhdGNoSW5zdGFuY2VzUmVxdWVzdBoiLmNsdXN0ZXIudjEuV2F0Y2hJbnN0YW5jZXNSZXNwb25zZTABElMKC0xpc3RXb3JrZXJzEh4uY2x1c3Rlci52MS5MaXN0V29ya2Vyc1JlcXVlc3QaHy5jbHVzdGVyLnYxLkxpc3RXb3JrZXJzUmVzcG9uc2UiA5ACARJlChFHZXRJbnN0YW5jZVN0YXR1cxIkLmNsdXN0ZXIudjEuR2V0SW5zdGFuY2VTdGF0dXNSZXF1ZXN0GiUuY2x1c3Rlci52MS5HZXRJbnN0YW5jZVN0YXR1c1Jlc3BvbnNlIgOQAgESYgoQR2V0Q2x1c3RlclN0YXR1cxIjLmNsdXN0ZXIudjEuR2V0Q2x1c3RlclN0YXR1c1JlcXVlc3QaJC5jbHVzdGVyLnYxLkdldENsdXN0ZXJTdGF0dXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
+
+/**
+ * Describes the message cluster.v1.Backend.
+ * Use `create(BackendSchema)` to create a new message.
+ */
+export const BackendSchema = /*@__PURE__*/
+  messageDesc(file_cluster_v1_cluster, 0);
+
+/**
+ * Describes the message cluster.v1.InstanceStatus.
+ * Use `create(InstanceStatusSchema)` to create a new message.
+ */
+export const InstanceStatusSchema = /*@__PURE__*/
+  messageDesc(file_cluster_v1_cluster, 1);
+
+/**
+ * Describes the message cluster.v1.GetInstanceStatusRequest.
+ * Use `create(GetInstanceStatusRequestSchema)` to create a new message.
+ */
+export const GetInstanceStatusRequestSchema = /*@__PURE__*/
+  messageDesc(file_cluster_v1_cluster, 2);
+
+/**
+ * Describes the message cluster.v1.GetInstanceStatusResponse.
+ * Use `create(GetInstanceStatusResponseSchema)` to create a new message.
+ */
+export const GetInstanceStatusResponseSchema = /*@__PURE__*/
+  messageDesc(file_cluster_v1_cluster, 3);
+
+/**
+ * Describes the message cluster.v1.GetClusterStatusRequest.
+ * Use `create(GetClusterStatusRequestSchema)` to create a new message.
+ */
+export const GetClusterStatusRequestSchema = /*@__PURE__*/
+  messageDesc(file_cluster_v1_cluster, 4);
+
+/**
+ * Describes the message cluster.v1.GetClusterStatusResponse.
+ * Use `create(GetClusterStatusResponseSchema)` to create a new message.
+ */
+export const GetClusterStatusResponseSchema = /*@__PURE__*/
+  messageDesc(file_cluster_v1_cluster, 5);
 
 /**
  * Describes the message cluster.v1.Instance.
  * Use `create(InstanceSchema)` to create a new message.
  */
 export const InstanceSchema = /*@__PURE__*/
-  messageDesc(file_cluster_v1_cluster, 0);
+  messageDesc(file_cluster_v1_cluster, 6);
 
 /**
  * Describes the message cluster.v1.ListInstancesRequest.
  * Use `create(ListInstancesRequestSchema)` to create a new message.
  */
 export const ListInstancesRequestSchema = /*@__PURE__*/
-  messageDesc(file_cluster_v1_cluster, 1);
+  messageDesc(file_cluster_v1_cluster, 7);
 
 /**
  * Describes the message cluster.v1.ListInstancesResponse.
  * Use `create(ListInstancesResponseSchema)` to create a new message.
  */
 export const ListInstancesResponseSchema = /*@__PURE__*/
-  messageDesc(file_cluster_v1_cluster, 2);
+  messageDesc(file_cluster_v1_cluster, 8);
 
 /**
  * Describes the message cluster.v1.WatchInstancesRequest.
  * Use `create(WatchInstancesRequestSchema)` to create a new message.
  */
 export const WatchInstancesRequestSchema = /*@__PURE__*/
-  messageDesc(file_cluster_v1_cluster, 3);
+  messageDesc(file_cluster_v1_cluster, 9);
 
 /**
  * Describes the message cluster.v1.WatchInstancesResponse.
  * Use `create(WatchInstancesResponseSchema)` to create a new message.
  */
 export const WatchInstancesResponseSchema = /*@__PURE__*/
-  messageDesc(file_cluster_v1_cluster, 4);
+  messageDesc(file_cluster_v1_cluster, 10);
 
 /**
  * Describes the message cluster.v1.RegisteredWorker.
  * Use `create(RegisteredWorkerSchema)` to create a new message.
  */
 export const RegisteredWorkerSchema = /*@__PURE__*/
-  messageDesc(file_cluster_v1_cluster, 5);
+  messageDesc(file_cluster_v1_cluster, 11);
 
 /**
  * Describes the message cluster.v1.ListWorkersRequest.
  * Use `create(ListWorkersRequestSchema)` to create a new message.
  */
 export const ListWorkersRequestSchema = /*@__PURE__*/
-  messageDesc(file_cluster_v1_cluster, 6);
+  messageDesc(file_cluster_v1_cluster, 12);
 
 /**
  * Describes the message cluster.v1.ListWorkersResponse.
  * Use `create(ListWorkersResponseSchema)` to create a new message.
  */
 export const ListWorkersResponseSchema = /*@__PURE__*/
-  messageDesc(file_cluster_v1_cluster, 7);
+  messageDesc(file_cluster_v1_cluster, 13);
+
+/**
+ * Describes the enum cluster.v1.BackendHealth.
+ */
+export const BackendHealthSchema = /*@__PURE__*/
+  enumDesc(file_cluster_v1_cluster, 0);
+
+/**
+ * BackendHealth is whether a storage backend works, as the instance sees it.
+ *
+ * @generated from enum cluster.v1.BackendHealth
+ */
+export const BackendHealth = /*@__PURE__*/
+  tsEnum(BackendHealthSchema);
 
 /**
  * ClusterService reports the service instances registered in etcd. It is

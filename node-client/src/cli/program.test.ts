@@ -33,7 +33,7 @@ test("every command's help has examples of that command", () => {
       "orders", "orders add", "orders get", "orders search", "orders update", "orders process",
       "log", "log produce", "log consume", "log tail", "log offsets",
       "tasks", "tasks submit", "tasks get", "tasks list", "tasks watch", "tasks cancel",
-      "nodes", "nodes list", "health", "services",
+      "nodes", "nodes list", "health", "services", "cluster", "cluster status",
     ],
   );
   for (const { path, command } of all) {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { attachRuntime, examples } from "./action.ts";
+import { clusterCommand } from "./commands/cluster.ts";
 import { healthCommand } from "./commands/health.ts";
 import { logCommand } from "./commands/log.ts";
 import { nodesCommand } from "./commands/nodes.ts";
@@ -49,6 +50,7 @@ export function createProgram(runtime: Runtime, options: ProgramOptions = {}): C
   program.addCommand(nodesCommand());
   program.addCommand(healthCommand());
   program.addCommand(servicesCommand());
+  program.addCommand(clusterCommand());
   const own = new Set<Command>();
   collect(program, own);
   for (const extra of options.extraCommands ?? []) program.addCommand(extra);

@@ -87,6 +87,7 @@ function balanced(addresses: string[], extra: Partial<Parameters<typeof createBa
     resolver: staticResolver(OrderService.typeName, addresses),
     service: OrderService.typeName,
     interceptors: [record],
+    random: () => 0, // rotation starts at the first address (the random start has its own test)
     ...extra,
   });
   return { transport, attempts, client: createClient(OrderService, transport) };
@@ -186,4 +187,15 @@ test("a closed transport refuses calls", async () => {
   const { transport, client } = balanced([servers[0]!.address]);
   await transport.close();
   await assert.rejects(client.getOrder({ id: "1" }), /closed/);
+});
+
+test("fresh transports start their rotation at a random endpoint", async () => {
+  const firsts = new Set<string>();
+  for (const r of [0, 0.5, 0.99]) {
+    const { transport, client, attempts } = balanced(servers.slice(0, 3).map((s) => s.address), { random: () => r });
+    await client.getOrder({ id: "102" }).catch(() => {});
+    firsts.add(attempts[0]!);
+    await transport.close();
+  }
+  assert.equal(firsts.size, 3, `first calls went to ${[...firsts].join(", ")}`);
 });

@@ -43,6 +43,12 @@ export interface BalancedTransportOptions {
   ejectBaseMs?: number;
   /** Longest ejection period, in ms. Default 30000. */
   ejectMaxMs?: number;
+  /**
+   * Where the round-robin of a new endpoint set starts: index
+   * floor(random() × endpoints), as grpc-go's round_robin does, so short-lived
+   * clients spread their first calls. Default Math.random.
+   */
+  random?: () => number;
   /** How long a call waits for the first endpoint to appear, in ms. Default 5000. */
   waitForEndpointsMs?: number;
   /**
@@ -57,6 +63,16 @@ export interface BalancedTransportOptions {
   etcdLabel?: string;
   /** HTTP/2 connections idle this long are closed, in ms. Default 15000. */
   idleConnectionTimeoutMs?: number;
+  /**
+   * HTTP/2 keepalive: PING every endpoint connection this often while calls
+   * are open (and before reusing one idle this long). An endpoint that does
+   * not answer within `pingTimeoutMs` — stopped without closing its sockets —
+   * has its connection closed, its calls fail with UNAVAILABLE (idempotent
+   * ones are retried on another endpoint) and it is ejected. Default 2000; 0 = off.
+   */
+  pingIntervalMs?: number;
+  /** How long a keepalive PING may go unanswered, in ms. Default 3000. */
+  pingTimeoutMs?: number;
   /** Called after the endpoint set changed. */
   onEndpoints?: (addresses: readonly string[]) => void;
 }
@@ -103,7 +119,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   } else {
     throw new Error("createBalancedTransport: give `etcd` or `resolver`");
   }
-  const picker = new RoundRobinPicker({ ejectBaseMs: options.ejectBaseMs, ejectMaxMs: options.ejectMaxMs });
+  const picker = new RoundRobinPicker({ ejectBaseMs: options.ejectBaseMs, ejectMaxMs: options.ejectMaxMs, random: options.random });
   const conns = new Map<string, ClosableTransport>();
   /** Connections of endpoints that left; closed when idle or on close(). */
   const retired = new Set<ClosableTransport>();
@@ -138,6 +154,9 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
         useBinaryFormat: options.useBinaryFormat ?? true,
         interceptors: options.interceptors,
         idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 15_000,
+        ...(httpVersion === "2" && (options.pingIntervalMs ?? 2000) > 0
+          ? { pingIntervalMs: options.pingIntervalMs ?? 2000, pingTimeoutMs: options.pingTimeoutMs ?? 3000 }
+          : {}),
       });
       conns.set(address, conn);
     }

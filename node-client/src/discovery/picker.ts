@@ -8,6 +8,11 @@ export interface PickerOptions {
   ejectMaxMs?: number;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /**
+   * Random number in [0, 1), for the start index of a new address set.
+   * Default Math.random; tests pass a fixed one.
+   */
+  random?: () => number;
 }
 
 interface Health {
@@ -21,11 +26,17 @@ interface Health {
  * doubles with each consecutive failure; it is re-admitted when the period
  * ends, and a success resets it. When every candidate is ejected, the one
  * re-admitted soonest is picked rather than failing the call.
+ *
+ * Each new address set starts at a random position (as grpc-go's
+ * round_robin does), so many short-lived client processes — CLI runs,
+ * scripts — spread their first calls instead of all landing on the first
+ * address.
  */
 export class RoundRobinPicker {
   readonly #ejectBaseMs: number;
   readonly #ejectMaxMs: number;
   readonly #now: () => number;
+  readonly #random: () => number;
   #addresses: string[] = [];
   #health = new Map<string, Health>();
   #next = 0;
@@ -34,6 +45,7 @@ export class RoundRobinPicker {
     this.#ejectBaseMs = options.ejectBaseMs ?? 1000;
     this.#ejectMaxMs = options.ejectMaxMs ?? 30_000;
     this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
   }
 
   /** The current addresses, in pick order. */
@@ -41,9 +53,15 @@ export class RoundRobinPicker {
     return this.#addresses;
   }
 
-  /** Replaces the address set; health of addresses still present is kept. */
+  /**
+   * Replaces the address set; health of addresses still present is kept.
+   * A changed set restarts the rotation at a random position.
+   */
   setAddresses(addresses: readonly string[]): void {
-    this.#addresses = [...new Set(addresses)];
+    const next = [...new Set(addresses)];
+    const changed = next.length !== this.#addresses.length || next.some((a, i) => a !== this.#addresses[i]);
+    this.#addresses = next;
+    if (changed) this.#next = next.length ? Math.min(Math.floor(this.#random() * next.length), next.length - 1) : 0;
     const health = new Map<string, Health>();
     for (const a of this.#addresses) {
       const h = this.#health.get(a);

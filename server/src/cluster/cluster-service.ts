@@ -2,6 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import {
   ClusterService,
+  GetClusterStatusResponseSchema,
+  GetInstanceStatusResponseSchema,
   ListInstancesResponseSchema,
   ListWorkersResponseSchema,
   WatchInstancesResponseSchema,
@@ -10,6 +12,7 @@ import {
   type WatchInstancesResponse,
 } from "../../../gen/cluster/v1/cluster_pb.js";
 import { abortReason, invalidArgument } from "../errors.ts";
+import { clusterStatus, ownStatus, type StatusSource } from "./cluster-status.ts";
 import type { InstanceView } from "./instance-view.ts";
 import { disabledWorkerView, type WorkerView } from "./worker-view.ts";
 
@@ -32,8 +35,15 @@ export function registerClusterService(
   router: ConnectRouter,
   view: InstanceView,
   workerView: WorkerView = disabledWorkerView,
+  status: StatusSource = { address: () => "", services: () => [], backends: async () => [] },
 ): void {
   router.service(ClusterService, {
+    async getInstanceStatus() {
+      return create(GetInstanceStatusResponseSchema, { instance: await ownStatus(status, view) });
+    },
+    async getClusterStatus() {
+      return create(GetClusterStatusResponseSchema, { registryEnabled: view.enabled, instances: await clusterStatus(status, view) });
+    },
     listWorkers(): ListWorkersResponse {
       return create(ListWorkersResponseSchema, { registryEnabled: workerView.enabled, workers: workerView.workers() });
     },

@@ -1,3 +1,4 @@
+import { Backends } from "./backends.tsx";
 import { Instances } from "./instances.tsx";
 import { ServerHealth } from "./server-health.tsx";
 import { SubmitTaskForm } from "./submit-task-form.tsx";
@@ -16,6 +17,7 @@ export function ClusterPage() {
         <ServerHealth />
         <Instances />
       </div>
+      <Backends />
       <Workers />
       <div className="grid-tasks">
         <SubmitTaskForm />
