@@ -22,7 +22,10 @@ const workspaces = ["server", "web", "node-client"];
  * Node (they are true statements about those packages, and they do run on
  * the project's Node 24). Keep this list as short as the dependencies allow.
  */
-const thirdPartyEngineWarnings = new Set(["@connectrpc/connect-node"]);
+const thirdPartyEngineWarnings = new Set([
+  "@connectrpc/connect-node", // >=22 in every 2.x release
+  "@nats-io/nuid", // >= 22.x, required by @nats-io/transport-node 3.x (the official NATS client)
+]);
 
 /** The npm and Node the machine runs npm with (not the project's Node 24). */
 function machineNpm(): { node: string; npmCli: string } {
