@@ -1,16 +1,8 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { RequestParts, ResponseParts } from "./answer-parts.ts";
 import type { DescService } from "@bufbuild/protobuf";
 
-/** The parts of an http or http2 request/response this needs. */
-interface Req {
-  method?: string | undefined;
-  url?: string | undefined;
-  headers: IncomingHttpHeaders;
-}
-interface Res {
-  writeHead(statusCode: number, headers: Record<string, string>): unknown;
-  end(data: string): unknown;
-}
+type Req = RequestParts;
+type Res = ResponseParts;
 
 const kindNames = {
   server_streaming: "server-streaming",

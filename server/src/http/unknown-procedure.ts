@@ -1,18 +1,8 @@
-import type { IncomingHttpHeaders } from "node:http";
-import { constants, type ServerHttp2Stream } from "node:http2";
+import type { RequestParts, ResponseParts } from "./answer-parts.ts";
+import { constants } from "node:http2";
 
-/** The parts of an http or http2 request/response this needs. */
-interface Req {
-  method?: string | undefined;
-  url?: string | undefined;
-  headers: IncomingHttpHeaders;
-}
-interface Res {
-  writeHead(statusCode: number, headers: Record<string, string>): unknown;
-  end(data: string): unknown;
-  /** The HTTP/2 stream of an Http2ServerResponse (absent for HTTP/1.1). */
-  stream?: ServerHttp2Stream;
-}
+type Req = RequestParts;
+type Res = ResponseParts;
 
 /**
  * Answers an RPC to a procedure the router does not know in the caller's own
@@ -58,7 +48,7 @@ export function answerUnknownProcedure(req: Req, res: Res): boolean {
 }
 
 /** The RPC protocol a request speaks, or undefined when it is not an RPC (a browser asking for a page). */
-export function rpcProtocolOf(req: Omit<Req, "headers"> & { headers: IncomingHttpHeaders }): "grpc" | "grpc_web" | "connect" | undefined {
+export function rpcProtocolOf(req: Req): "grpc" | "grpc_web" | "connect" | undefined {
   const contentType = String(req.headers["content-type"] ?? "").toLowerCase();
   if (req.method === "POST" && /^application\/grpc-web(-text)?([+;]|$)/.test(contentType)) return "grpc_web";
   if (req.method === "POST" && /^application\/grpc([+;]|$)/.test(contentType)) return "grpc";
