@@ -158,7 +158,7 @@ export const serverFlags: Flag[] = [
     help: "log: keep the log in NATS JetStream, comma-separated URLs",
     doc: "comma-separated NATS URLs; selects the JetStream backend",
     parse: urlList(/^(nats|tls):\/\/[^/\s]+\/?$/, "nats://127.0.0.1:4222"), apply: set("natsServers") }),
-  flag<string>({ name: "nats-token-file", arg: "FILE", group: "nats", docDefault: "`$NATS_TOKEN`",
+  flag<string>({ name: "nats-token-file", arg: "FILE", group: "nats",
     help: "log: NATS token from a file (or $NATS_TOKEN; $NATS_USER + $NATS_PASSWORD)",
     doc: "token for a secured NATS (or `$NATS_TOKEN`; user/password from `$NATS_USER`, `$NATS_PASSWORD`)", apply: set("natsTokenFile") }),
   flag<string>({ name: "nats-creds", arg: "FILE", group: "nats", help: "log: NATS credentials file (JWT + nkey)",
