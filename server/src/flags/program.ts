@@ -24,6 +24,7 @@ function optionsOf(f: Flag, forHelp: boolean): Option[] {
     const off = new Option(`--no-${f.name}`, f.help);
     if (f.negatable) on.hideHelp();
     else off.hideHelp();
+    if (forHelp && !f.negatable && f.default === false) on.default(false, "off");
     return [on, off];
   }
   const o = new Option(`${short}--${f.name} <${f.arg}>`, f.help);
