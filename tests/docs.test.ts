@@ -1,12 +1,12 @@
-// The README and docs/ stay true to the code: every server flag in `--help`
-// is documented in a docs/ flag table (and every documented server flag
-// exists), every relative link and #anchor resolves, and the README starts
-// with its Quickstart.
+// The README and docs/ stay true to the code: the server flag tables in docs/
+// are the ones generated from server/src/flags/declarations.ts, every relative
+// link and #anchor resolves, and the README starts with its Quickstart.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { usage } from "../server/src/config.ts";
+import { flagGroups, withFlagTable } from "../server/src/flags/docs-table.ts";
 import { repoRoot } from "./harness/server-process.ts";
 
 const docsDir = path.join(repoRoot, "docs");
@@ -18,41 +18,24 @@ const pages = [
 ];
 const read = (p: string) => readFileSync(path.join(repoRoot, p), "utf8");
 
-/** The long flags `--help` names (the `--no-x` form of a boolean counts as its own flag). */
-function helpFlags(): Set<string> {
-  const flags = new Set<string>();
-  for (const line of usage.split("\n")) {
-    for (const m of line.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)/g)) flags.add(m[1]!);
+test("the docs flag tables are the ones the flag declarations produce (npm run docs:flags rewrites them)", () => {
+  assert.ok(flagGroups.length >= 4);
+  const stale: string[] = [];
+  for (const [group, page] of flagGroups) {
+    const text = read(page);
+    if (withFlagTable(text, group) !== text) stale.push(`${page} (flags:${group})`);
   }
-  flags.delete("--help");
-  return flags;
-}
+  assert.deepEqual(stale, [], `out of date, run npm run docs:flags: ${stale.join(", ")}`);
+});
 
-/** Flags in the first cell of a markdown table row, e.g. "| `--auth-token-file`, `--auth-token` | …". */
-function tableFlags(text: string): Set<string> {
-  const flags = new Set<string>();
-  for (const line of text.split("\n")) {
-    const cell = /^\|([^|]*)\|/.exec(line)?.[1];
-    if (cell === undefined) continue;
-    for (const m of cell.matchAll(/`(--[a-z][a-z0-9-]*)/g)) flags.add(m[1]!);
+test("every server flag of --help has a row in a generated docs table", () => {
+  const documented = flagGroups.map(([, page]) => read(page)).join("\n");
+  const missing: string[] = [];
+  for (const m of usage.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z0-9-]*)/gm)) {
+    if (m[1] !== "--help" && !documented.includes(`| \`${m[1]}`)) missing.push(m[1]!);
   }
-  return flags;
-}
-
-test("every server flag of --help is in a flag table of the server docs, and every server-table flag exists", () => {
-  const help = helpFlags();
-  assert.ok(help.size > 30, `parsed only ${help.size} flags from --help`);
-  const serverDocs = ["docs/server.md", "docs/log.md", "docs/tasks.md", "docs/discovery.md", "docs/cluster-mode.md", "docs/observability.md", "docs/interop.md"]
-    .filter((p) => existsSync(path.join(repoRoot, p)))
-    .map(read)
-    .join("\n");
-  const documented = tableFlags(serverDocs);
-  const missing = [...help].filter((f) => !documented.has(f));
-  assert.deepEqual(missing, [], `flags in --help without a docs table row: ${missing.join(", ")}`);
-  // The server page's own flag table lists only real server flags.
-  const serverTable = tableFlags(read("docs/server.md"));
-  const unknown = [...serverTable].filter((f) => !help.has(f));
-  assert.deepEqual(unknown, [], `docs/server.md lists flags the server does not have: ${unknown.join(", ")}`);
+  assert.ok(usage.includes("--log-replicas"), "usage parsed");
+  assert.deepEqual(missing, []);
 });
 
 /** GitHub's heading anchors. */

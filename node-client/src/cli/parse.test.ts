@@ -4,9 +4,9 @@ import { TaskState } from "../../../gen/node/v1/node_pb.js";
 import { parseDurationMs, parseLabel, parseOffset, parsePriceCents, parseServerUrl, parseTaskState } from "./parse.ts";
 
 test("parseDurationMs", () => {
-  const ok: Array<[string, number]> = [["500", 500], ["500ms", 500], ["30s", 30_000], ["1.5m", 90_000], ["2h", 7_200_000], [" 1s ", 1000]];
+  const ok: Array<[string, number]> = [["500", 500], ["500ms", 500], ["30s", 30_000], ["1.5m", 90_000], ["2h", 7_200_000], [" 1s ", 1000], ["1d", 86_400_000]];
   for (const [text, ms] of ok) assert.equal(parseDurationMs(text), ms, text);
-  for (const bad of ["", "soon", "-1s", "0", "1d", "1.5.2s"]) assert.throws(() => parseDurationMs(bad), /duration/, bad);
+  for (const bad of ["", "soon", "-1s", "0", "1w", "1.5.2s"]) assert.throws(() => parseDurationMs(bad), /duration/, bad);
 });
 
 test("parsePriceCents is exact", () => {

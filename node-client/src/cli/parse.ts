@@ -3,17 +3,16 @@
 import { InvalidArgumentError } from "commander";
 import { readFileSync } from "node:fs";
 import { TaskState } from "../../../gen/node/v1/node_pb.js";
+import { parseDurationMs as parseDuration } from "../duration.ts";
 import { protocols, type Protocol } from "../transport.ts";
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "500ms", "30s", "1.5m", "2h" or a bare number of milliseconds → milliseconds (> 0). */
+/** "500ms", "30s", "1.5m", "2h", "1d" or a bare number of milliseconds → milliseconds (> 0); see ../duration.ts. */
 export function parseDurationMs(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new InvalidArgumentError(`"${text}" is not a duration (e.g. 500ms, 30s, 2m, 1h; a bare number is milliseconds)`);
-  const ms = Math.round(Number(m[1]) * durationUnits[m[2] ?? "ms"]!);
-  if (ms <= 0) throw new InvalidArgumentError(`duration must be positive, got "${text}"`);
-  return ms;
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 /** A log offset: a non-negative integer (uint64). */

@@ -1,3 +1,4 @@
+import { parseDurationMs as parseDuration } from "../../../node-client/src/duration.ts";
 import type { FsyncPolicy } from "./durability.ts";
 
 /**
@@ -87,10 +88,7 @@ export function resolveLogConfig(partial: Partial<LogConfig> = {}): LogConfig {
   return config;
 }
 
-/** Parses a duration such as "500ms", "90s", "15m", "24h", "7d" or plain milliseconds. */
+/** A whole duration such as "500ms", "90s", "15m", "24h", "7d" or plain milliseconds, 0 allowed (the shared parser of node-client/src/duration.ts). */
 export function parseDurationMs(flag: string, text: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new Error(`${flag} must be a duration like 500ms, 90s, 15m, 24h or 7d, got "${text}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "ms"]!;
-  return Number(m[1]) * unit;
+  return parseDuration(text, { flag, min: 0, fractions: false });
 }
