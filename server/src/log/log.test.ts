@@ -31,7 +31,7 @@ test("append and read across roll-overs under every fsync policy, reopen continu
       const offsets = await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(value(i))));
       assert.deepEqual(offsets, Array.from({ length: 40 }, (_, i) => 100 + i), fsync);
       assert.ok(log.segmentCount >= 8, `${fsync}: rolled over (${log.segmentCount} segments)`);
-      for (let i = 0; i < 40; i++) assert.deepEqual(Buffer.from(log.read(100 + i)), value(i), `${fsync} #${i}`);
+      for (let i = 0; i < 40; i++) assert.deepEqual(Buffer.from(await log.read(100 + i)), value(i), `${fsync} #${i}`);
       const all = [];
       for await (const r of log.reader()) all.push(r);
       assert.deepEqual(all.map((r) => r.offset), offsets);
@@ -41,7 +41,7 @@ test("append and read across roll-overs under every fsync policy, reopen continu
       assert.equal(again.nextOffset, 140);
       assert.deepEqual(again.openReport.repaired, []);
       assert.equal(await again.append(Buffer.from("x")), 140);
-      assert.deepEqual(Buffer.from(again.read(139)), value(39));
+      assert.deepEqual(Buffer.from(await again.read(139)), value(39));
       await again.close();
     });
   }
@@ -52,19 +52,19 @@ test("range errors, size limit, empty values", async () => {
     const log = await openCommitLog(dir, { maxRecordBytes: 10 });
     const range = (offset: number, lowest: number, next: number) => (err: unknown) =>
       err instanceof OffsetOutOfRangeError && err.requested === offset && err.lowest === lowest && err.next === next;
-    assert.throws(() => log.read(0), range(0, 0, 0));
-    assert.deepEqual(log.readBatch(0, 100), [], "reading at the next offset is empty, not an error");
-    assert.throws(() => log.readBatch(1, 100), range(1, 0, 0));
+    await assert.rejects(() => log.read(0), range(0, 0, 0));
+    assert.deepEqual(await log.readBatch(0, 100), [], "reading at the next offset is empty, not an error");
+    await assert.rejects(() => log.readBatch(1, 100), range(1, 0, 0));
     assert.equal(await log.append(new Uint8Array(0)), 0, "empty values are records");
-    assert.equal(log.read(0).length, 0);
+    assert.equal((await log.read(0)).length, 0);
     await assert.rejects(log.append(new Uint8Array(11)), RecordTooLargeError);
     assert.equal(await log.append(new Uint8Array(10)), 1);
-    assert.throws(() => log.read(2), range(2, 0, 2));
-    assert.throws(() => log.read(-1), OffsetOutOfRangeError);
-    assert.throws(() => log.read(0.5), OffsetOutOfRangeError);
+    await assert.rejects(() => log.read(2), range(2, 0, 2));
+    await assert.rejects(() => log.read(-1), OffsetOutOfRangeError);
+    await assert.rejects(() => log.read(0.5), OffsetOutOfRangeError);
     await log.close();
     await assert.rejects(log.append(Buffer.from("late")), LogClosedError);
-    assert.throws(() => log.read(0), LogClosedError);
+    await assert.rejects(() => log.read(0), LogClosedError);
   });
 });
 
@@ -75,8 +75,8 @@ test("truncate removes whole old segments, never the active one", async () => {
     assert.equal(log.segmentCount, 5);
     assert.equal(log.truncate(7), 1, "segment 0-4 is below 7; 5-9 is not");
     assert.equal(log.lowestOffset, 5);
-    assert.throws(() => log.read(4), OffsetOutOfRangeError);
-    assert.deepEqual(Buffer.from(log.read(5)), Buffer.alloc(10, 5));
+    await assert.rejects(() => log.read(4), OffsetOutOfRangeError);
+    assert.deepEqual(Buffer.from(await log.read(5)), Buffer.alloc(10, 5));
     assert.equal(log.truncate(1000), 3, "the active segment stays");
     assert.equal(log.lowestOffset, 20);
     assert.ok(!fs.existsSync(path.join(dir, segmentFileName(0, "store"))));
@@ -94,7 +94,7 @@ test("retention by size and by age", async () => {
     for (let i = 0; i < 50; i++) await log.append(Buffer.alloc(10, i));
     assert.ok(log.sizeBytes <= 400 + 256 + 5 * indexEntryBytes, `size ${log.sizeBytes}`);
     assert.ok(log.lowestOffset > 0, "old segments were removed");
-    assert.deepEqual(Buffer.from(log.read(49)), Buffer.alloc(10, 49));
+    assert.deepEqual(Buffer.from(await log.read(49)), Buffer.alloc(10, 49));
     await log.close();
   });
   await withDir(async (dir) => {
@@ -146,7 +146,7 @@ test("many concurrent appenders get gapless offsets and their own bytes back", a
       }),
     );
     assert.equal(got.size, 32 * 40);
-    for (let o = 0; o < 32 * 40; o++) assert.deepEqual(Buffer.from(log.read(o)), got.get(o), `offset ${o}`);
+    for (let o = 0; o < 32 * 40; o++) assert.deepEqual(Buffer.from(await log.read(o)), got.get(o), `offset ${o}`);
     await log.close();
   });
 });
@@ -161,11 +161,11 @@ test("a flipped byte mid-log is a clear error on read; the rest stays readable",
     data[8 + 3]! ^= 0x40; // inside the value of offset 5
     fs.writeFileSync(file, data);
     const again = await openCommitLog(dir, small);
-    assert.throws(
+    await assert.rejects(
       () => again.read(5),
       (err) => err instanceof CorruptRecordError && err.offset === 5 && err.segment === file && /checksum mismatch/.test(err.message),
     );
-    assert.deepEqual(Buffer.from(again.read(6)), value(6));
+    assert.deepEqual(Buffer.from(await again.read(6)), value(6));
     await again.close();
   });
 });
