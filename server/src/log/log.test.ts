@@ -200,3 +200,55 @@ test("a missing segment in the middle is reported, not papered over", async () =
     await assert.rejects(openCommitLog(dir, small), /ends before offset 5 but the next segment starts at 10/);
   });
 });
+
+test("reads racing with retention: a record removed while its read is in flight is OUT_OF_RANGE, never a crash", async () => {
+  const range = (offset: number, lowest: number, next: number) => (err: unknown) =>
+    err instanceof OffsetOutOfRangeError && err.requested === offset && err.lowest === lowest && err.next === next;
+  type Log = Awaited<ReturnType<typeof openCommitLog>>;
+  const truncateTo5 = (log: Log) => void log.truncate(5); // removes segment 0-4
+  const ageRetention = (log: Log) => log.applyRetention(); // removes 0-4 and 5-9 (all but the active one)
+  const cases: Array<{
+    name: string;
+    read: (log: Log) => Promise<unknown>;
+    remove: (log: Log) => void;
+    expect: { lowest: number; offset: number } | { records: number[] } | { value: number };
+  }> = [
+    { name: "read, its segment truncated", read: (l) => l.read(2), remove: truncateTo5, expect: { lowest: 5, offset: 2 } },
+    { name: "readBatch, its segment truncated", read: (l) => l.readBatch(0, 1 << 20), remove: truncateTo5, expect: { lowest: 5, offset: 0 } },
+    { name: "read, its segment removed by age retention", read: (l) => l.read(7), remove: ageRetention, expect: { lowest: 10, offset: 7 } },
+    { name: "readBatch, its segment removed by age retention", read: (l) => l.readBatch(6, 1 << 20), remove: ageRetention, expect: { lowest: 10, offset: 6 } },
+    { name: "read, another segment removed", read: (l) => l.read(7), remove: truncateTo5, expect: { value: 7 } },
+    { name: "readBatch, another segment removed", read: (l) => l.readBatch(5, 1 << 20), remove: truncateTo5, expect: { records: [5, 6, 7, 8, 9] } },
+  ];
+  for (const c of cases) {
+    await withDir(async (dir) => {
+      const first = await openCommitLog(dir, small);
+      for (let i = 0; i < 12; i++) await first.append(value(i)); // segments 0-4, 5-9, 10-11 (active)
+      await first.close();
+      const closedAt = Date.now();
+      while (Date.now() - closedAt < 5) await new Promise((r) => setTimeout(r, 5));
+      // Reopened with age retention: every segment is older than 1 ms, but
+      // retention runs only when asked (or after a roll-over).
+      const log = await openCommitLog(dir, { ...small, retentionAgeMs: 1, retentionCheckIntervalMs: 3_600_000 });
+      assert.equal(log.segmentCount, 3, c.name);
+      // The read starts (its read(2) is on the thread pool) and the removal
+      // runs in the same turn, before the read can complete.
+      const pending = c.read(log);
+      c.remove(log);
+      if ("offset" in c.expect) {
+        await assert.rejects(pending, range(c.expect.offset, c.expect.lowest, 12), c.name);
+      } else if ("value" in c.expect) {
+        assert.deepEqual(Buffer.from((await pending) as Uint8Array), value(c.expect.value), c.name);
+      } else {
+        const got = (await pending) as Array<{ offset: number; value: Uint8Array }>;
+        assert.deepEqual(got.map((r) => r.offset), c.expect.records, c.name);
+        for (const r of got) assert.deepEqual(Buffer.from(r.value), value(r.offset), `${c.name}: offset ${r.offset}`);
+      }
+      assert.ok(!fs.existsSync(path.join(dir, segmentFileName(0, "store"))), `${c.name}: segment 0 was deleted`);
+      // The log goes on: new segments (new descriptors) are written and read correctly.
+      for (let i = 12; i < 30; i++) assert.equal(await log.append(value(i)), i, c.name);
+      for (let i = log.lowestOffset; i < 30; i++) assert.deepEqual(Buffer.from(await log.read(i)), value(i), `${c.name}: offset ${i}`);
+      await log.close();
+    });
+  }
+});
