@@ -252,3 +252,17 @@ test("reads racing with retention: a record removed while its read is in flight 
     });
   }
 });
+
+test("a read in flight when the log closes completes; reads after close are refused", async () => {
+  await withDir(async (dir) => {
+    const log = await openCommitLog(dir, small);
+    for (let i = 0; i < 7; i++) await log.append(value(i));
+    const pending = [log.read(3), log.readBatch(5, 1 << 20)];
+    await log.close();
+    const [one, batch] = await Promise.all(pending);
+    assert.deepEqual(Buffer.from(one as Uint8Array), value(3));
+    assert.deepEqual((batch as Array<{ offset: number }>).map((r) => r.offset), [5, 6]);
+    await assert.rejects(() => log.read(3), LogClosedError);
+    await assert.rejects(() => log.readBatch(5, 1 << 20), LogClosedError);
+  });
+});
