@@ -62,7 +62,7 @@ test("kill -9 while producing: every acknowledged record survives, gapless, appe
       const maxAcked = Math.max(...acked.keys());
       assert.ok(log.nextOffset > maxAcked, `round ${round} (${fsync}): next offset ${log.nextOffset} after highest acked ${maxAcked}`);
       for (const [offset, { p, seq }] of acked) {
-        assert.deepEqual(Buffer.from(log.read(offset)), crashValue(p, seq), `round ${round}: offset ${offset}`);
+        assert.deepEqual(Buffer.from(await log.read(offset)), crashValue(p, seq), `round ${round}: offset ${offset}`);
       }
       // Every record of this round — acknowledged or not — is whole and
       // belongs to one producer's sequence, in offset order (gapless).

@@ -26,13 +26,18 @@ export interface CommitLog {
   readonly config: LogConfig;
   /** Appends a record; resolves with its offset once it is durable per the fsync policy. */
   append(value: Uint8Array): Promise<number>;
-  /** The record at `offset`; OffsetOutOfRangeError outside [lowestOffset, nextOffset). */
-  read(offset: number): Uint8Array;
+  /**
+   * The record at `offset`, read asynchronously; OffsetOutOfRangeError
+   * outside [lowestOffset, nextOffset), also when retention removes the
+   * record's segment while the read is in flight.
+   */
+  read(offset: number): Promise<Uint8Array>;
   /**
    * Records from `offset` on, about `maxBytes` of them (at least one), read
-   * with one positioned read; [] when `offset` is the next offset.
+   * with one asynchronous positioned read (in ≤ 64 KiB chunks); [] when
+   * `offset` is the next offset. Range errors as for `read`.
    */
-  readBatch(offset: number, maxBytes: number): LogRecord[];
+  readBatch(offset: number, maxBytes: number): Promise<LogRecord[]>;
   /** Lowest offset still retained (equals nextOffset when empty). */
   readonly lowestOffset: number;
   /** Offset the next acknowledged record gets; highest offset = nextOffset - 1. */
@@ -142,18 +147,43 @@ export class SegmentedLog implements CommitLog {
     }
   }
 
-  read(offset: number): Uint8Array {
+  async read(offset: number): Promise<Uint8Array> {
     if (this.#closed) throw new LogClosedError();
     this.#checkRange(offset, false);
-    return this.#segments.segmentFor(offset).read(offset);
+    const segment = this.#segments.segmentFor(offset);
+    return this.#whileRetained(segment, offset, segment.read(offset));
   }
 
-  readBatch(offset: number, maxBytes: number): LogRecord[] {
+  async readBatch(offset: number, maxBytes: number): Promise<LogRecord[]> {
     if (this.#closed) throw new LogClosedError();
     this.#checkRange(offset, true);
-    const out: LogRecord[] = [];
-    if (offset < this.#committed) this.#segments.segmentFor(offset).readBatch(offset, this.#committed, maxBytes, out);
-    return out;
+    if (offset === this.#committed) return [];
+    const segment = this.#segments.segmentFor(offset);
+    return this.#whileRetained(segment, offset, segment.readBatch(offset, this.#committed, maxBytes));
+  }
+
+  /**
+   * Settles like `read` (a read of `segment` at `offset`, started in the same
+   * turn as the range check) unless retention removed the segment while the
+   * read was in flight: then the record is gone and the answer is
+   * OffsetOutOfRangeError, as for a read that arrives just after the removal.
+   * The store defers closing its file until the read ends (store.ts), so the
+   * read itself never fails on a closed or reused descriptor.
+   */
+  async #whileRetained<T>(segment: Segment, offset: number, read: Promise<T>): Promise<T> {
+    let result: T | undefined;
+    let failure: unknown;
+    try {
+      result = await read;
+    } catch (err) {
+      failure = err;
+    }
+    if (!this.#segments.has(segment)) {
+      if (this.#closed) throw new LogClosedError();
+      throw new OffsetOutOfRangeError(offset, this.lowestOffset, this.#committed);
+    }
+    if (failure !== undefined) throw failure;
+    return result as T;
   }
 
   waitForRecords(offset: number, signal: AbortSignal): Promise<void> {
@@ -168,7 +198,7 @@ export class SegmentedLog implements CommitLog {
     const end = this.#committed;
     let next = from;
     while (next < end) {
-      for (const record of this.readBatch(next, batchBytes)) {
+      for (const record of await this.readBatch(next, batchBytes)) {
         if (record.offset >= end) return;
         yield record;
         next = record.offset + 1;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { indexEntryBytes } from "./index.ts";
 import { CorruptRecordError } from "./log-errors.ts";
-import { Segment, segmentFileName, type LogRecord } from "./segment.ts";
+import { Segment, segmentFileName } from "./segment.ts";
 import { frameHeaderBytes } from "./store.ts";
 
 const limits = { maxStoreBytes: 1024, maxIndexBytes: indexEntryBytes * 3, maxRecordBytes: 1000 };
@@ -36,18 +36,16 @@ test("append, read, batch read, full, reopen", async () => {
     for (let i = 0; i < 3; i++) assert.equal(s.append(value(i)), 16 + i);
     assert.equal(s.isFullFor(1), true, "index holds 3 entries");
     await s.flush();
-    for (let i = 0; i < 3; i++) assert.deepEqual(Buffer.from(s.read(16 + i)), value(i));
-    const out: LogRecord[] = [];
-    s.readBatch(17, 19, 1 << 20, out);
+    for (let i = 0; i < 3; i++) assert.deepEqual(Buffer.from(await s.read(16 + i)), value(i));
+    const out = await s.readBatch(17, 19, 1 << 20);
     assert.deepEqual(out.map((r) => r.offset), [17, 18]);
-    const small: LogRecord[] = [];
-    s.readBatch(16, 19, 1, small);
+    const small = await s.readBatch(16, 19, 1);
     assert.equal(small.length, 1, "at least one record even when over maxBytes");
     s.close();
     const again = await Segment.open(dir, 16, limits);
     assert.equal(again.nextOffset, 19);
     assert.deepEqual(again.recovery, { droppedIndexEntries: 0, rebuiltIndexEntries: 0, truncatedStoreBytes: 0 });
-    assert.deepEqual(Buffer.from(again.read(18)), value(2));
+    assert.deepEqual(Buffer.from(await again.read(18)), value(2));
     again.close();
   });
   await withDir(async (dir) => {
@@ -136,7 +134,7 @@ test("recovery after crashes and damage", async () => {
       const s = await Segment.open(dir, 16, { ...limits, maxIndexBytes: 1024 });
       assert.equal(s.nextOffset, c.next, c.name);
       assert.deepEqual(s.recovery, c.recovery, c.name);
-      for (let o = 16; o < s.nextOffset; o++) assert.deepEqual(Buffer.from(s.read(o)), value(o - 16), `${c.name}: offset ${o}`);
+      for (let o = 16; o < s.nextOffset; o++) assert.deepEqual(Buffer.from(await s.read(o)), value(o - 16), `${c.name}: offset ${o}`);
       assert.equal(fs.statSync(indexOf(dir)).size, (s.nextOffset - 16) * indexEntryBytes, `${c.name}: index file`);
       // The next append continues right after the recovered records.
       assert.equal(s.append(Buffer.from("next")), c.next);
@@ -144,7 +142,7 @@ test("recovery after crashes and damage", async () => {
       s.close();
       const again = await Segment.open(dir, 16, { ...limits, maxIndexBytes: 1024 });
       assert.equal(again.nextOffset, c.next! + 1, `${c.name}: reopened`);
-      assert.deepEqual(Buffer.from(again.read(c.next!)), Buffer.from("next"));
+      assert.deepEqual(Buffer.from(await again.read(c.next!)), Buffer.from("next"));
       again.close();
     });
   }
@@ -158,8 +156,8 @@ test("a flipped byte in an indexed record is reported on read, naming segment an
     data[frameHeaderBytes + value(0).length + frameHeaderBytes + value(1).length + 4]! ^= 0x10; // record 18
     fs.writeFileSync(file, data);
     const s = await Segment.open(dir, 16, { ...limits, maxIndexBytes: 1024 });
-    assert.deepEqual(Buffer.from(s.read(17)), value(1));
-    assert.throws(
+    assert.deepEqual(Buffer.from(await s.read(17)), value(1));
+    await assert.rejects(
       () => s.read(18),
       (err) =>
         err instanceof CorruptRecordError &&
@@ -168,11 +166,10 @@ test("a flipped byte in an indexed record is reported on read, naming segment an
         err.message.includes(`${path.basename(dir)}/${segmentFileName(16, "store")}`) &&
         !err.message.includes(dir), // the message names it relative to the data dir, never by absolute path
     );
-    const good: LogRecord[] = [];
-    s.readBatch(16, 21, 1 << 20, good);
+    const good = await s.readBatch(16, 21, 1 << 20);
     assert.deepEqual(good.map((r) => r.offset), [16, 17], "a batch stops before the bad record");
-    assert.throws(() => s.readBatch(18, 21, 1 << 20, []), /corrupt record at offset 18/);
-    assert.deepEqual(Buffer.from(s.read(19)), value(3));
+    await assert.rejects(() => s.readBatch(18, 21, 1 << 20), /corrupt record at offset 18/);
+    assert.deepEqual(Buffer.from(await s.read(19)), value(3));
     s.close();
   });
 });

@@ -185,37 +185,46 @@ export class Segment {
   }
 
   /** Reads the record at `offset` (which must be in this segment and written). */
-  read(offset: number): Uint8Array {
+  async read(offset: number): Promise<Uint8Array> {
     const i = offset - this.baseOffset;
     const pos = this.index.position(i);
     const end = this.#end(i);
-    const frame = decodeFrame(this.store.read(pos, end), 0, end - pos);
+    const frame = decodeFrame(await this.store.read(pos, end), 0, end - pos);
     if ("error" in frame) throw new CorruptRecordError(this.store.path, offset, pos, frame.error);
     return frame.value;
   }
 
   /**
-   * Reads records from `from` up to (not including) `to` with one positioned
-   * read, stopping after about `maxBytes` (at least one record) or before a
-   * corrupt record (which throws when it is the first).
+   * Reads records from `from` up to (not including) `to` with one
+   * asynchronous positioned read (of ≤ 64 KiB chunks), stopping after about
+   * `maxBytes` (at least one record) or before a corrupt record (which
+   * throws when it is the first). Appends during the read do not change the
+   * records it returns: their positions are taken before it starts.
    */
-  readBatch(from: number, to: number, maxBytes: number, out: LogRecord[]): void {
+  async readBatch(from: number, to: number, maxBytes: number): Promise<LogRecord[]> {
     const first = from - this.baseOffset;
     const limit = Math.min(to, this.nextOffset) - this.baseOffset;
     const start = this.index.position(first);
-    let last = first + 1;
-    while (last < limit && this.#end(last) - start <= maxBytes) last++;
-    const buf = this.store.read(start, this.#end(last - 1));
-    for (let i = first; i < last; i++) {
-      const pos = this.index.position(i);
-      const frame = decodeFrame(buf, pos - start, this.#end(i) - pos);
+    const ends = [this.#end(first)];
+    while (first + ends.length < limit) {
+      const end = this.#end(first + ends.length);
+      if (end - start > maxBytes) break;
+      ends.push(end);
+    }
+    const buf = await this.store.read(start, ends.at(-1)!);
+    const out: LogRecord[] = [];
+    let pos = start;
+    for (const [k, end] of ends.entries()) {
+      const frame = decodeFrame(buf, pos - start, end - pos);
       if ("error" in frame) {
         // Hand out the good records before it; the next read starts at the bad one and throws.
-        if (i > first) return;
-        throw new CorruptRecordError(this.store.path, this.baseOffset + i, pos, frame.error);
+        if (k > 0) return out;
+        throw new CorruptRecordError(this.store.path, from, pos, frame.error);
       }
-      out.push({ offset: this.baseOffset + i, value: frame.value });
+      out.push({ offset: from + k, value: frame.value });
+      pos = end;
     }
+    return out;
   }
 
   close(): void {
@@ -252,10 +261,10 @@ async function recover(
   while (n > 0) {
     const pos = index.position(n - 1);
     if (pos + frameHeaderBytes <= storeSize) {
-      const length = store.read(pos, pos + frameHeaderBytes).readUInt32BE(0);
+      const length = (await store.read(pos, pos + frameHeaderBytes)).readUInt32BE(0);
       const end = pos + frameHeaderBytes + length;
       if (end <= storeSize) {
-        const frame = decodeFrame(store.read(pos, end), 0);
+        const frame = decodeFrame(await store.read(pos, end), 0);
         if (!("error" in frame)) {
           scanFrom = end;
           break;
@@ -277,15 +286,15 @@ async function recover(
   while (pos < storeSize) {
     if (pos + frameHeaderBytes > windowStart + window.length || needsMore(window, pos - windowStart)) {
       windowStart = pos;
-      window = store.read(pos, Math.min(storeSize, pos + Math.max(scanWindowBytes, frameLength(store, pos, storeSize))));
+      window = await store.read(pos, Math.min(storeSize, pos + Math.max(scanWindowBytes, await frameLength(store, pos, storeSize))));
     }
     const frame = decodeFrame(window, pos - windowStart);
     if ("error" in frame) {
       const length = window.length - (pos - windowStart) >= 4 ? window.readUInt32BE(pos - windowStart) : 0;
-      const atTail = pos + frameHeaderBytes + length >= storeSize || allZero(store, pos, storeSize);
+      const atTail = pos + frameHeaderBytes + length >= storeSize || (await allZero(store, pos, storeSize));
       if (atTail && length <= limits.maxRecordBytes) break; // a torn write: cut below
       if (repairTail) {
-        quarantined = quarantine(store, pos, storeSize, baseOffset + n + rebuilt, limits.maxRecordBytes);
+        quarantined = await quarantine(store, pos, storeSize, baseOffset + n + rebuilt, limits.maxRecordBytes);
         break; // cut below
       }
       const err = new CorruptRecordError(store.path, baseOffset + n + rebuilt, pos, `${frame.error}; more data follows, so this is not a torn write`);
@@ -306,14 +315,14 @@ async function recover(
 }
 
 /** Copies store bytes [from, to) to a new quarantine file (synced) before they are cut. */
-function quarantine(store: Store, from: number, to: number, fromOffset: number, maxRecordBytes: number): QuarantinedTail {
+async function quarantine(store: Store, from: number, to: number, fromOffset: number, maxRecordBytes: number): Promise<QuarantinedTail> {
   const file = `${store.path}.quarantine-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const fd = fs.openSync(file, "wx", 0o600);
   let records = 0;
   let next = from; // start of the next frame, by length fields
   try {
     for (let at = from; at < to; at += scanWindowBytes) {
-      const buf = store.read(at, Math.min(to, at + scanWindowBytes));
+      const buf = await store.read(at, Math.min(to, at + scanWindowBytes));
       fs.writeSync(fd, buf);
     }
     fs.fsyncSync(fd);
@@ -321,7 +330,7 @@ function quarantine(store: Store, from: number, to: number, fromOffset: number, 
     fs.closeSync(fd);
   }
   while (next + frameHeaderBytes <= to) {
-    const length = store.read(next, next + 4).readUInt32BE(0);
+    const length = (await store.read(next, next + 4)).readUInt32BE(0);
     if (length > maxRecordBytes) break;
     records++;
     next += frameHeaderBytes + length;
@@ -337,15 +346,15 @@ function needsMore(window: Buffer, at: number): boolean {
 }
 
 /** Length of the frame at `pos` per its header (0 when the header is cut off). */
-function frameLength(store: Store, pos: number, storeSize: number): number {
+async function frameLength(store: Store, pos: number, storeSize: number): Promise<number> {
   if (pos + frameHeaderBytes > storeSize) return 0;
-  return frameHeaderBytes + store.read(pos, pos + 4).readUInt32BE(0);
+  return frameHeaderBytes + (await store.read(pos, pos + 4)).readUInt32BE(0);
 }
 
 /** Whether bytes [from, to) are all zero (a file extended but never written, after power loss). */
-function allZero(store: Store, from: number, to: number): boolean {
+async function allZero(store: Store, from: number, to: number): Promise<boolean> {
   for (let at = from; at < to; at += scanWindowBytes) {
-    const buf = store.read(at, Math.min(to, at + scanWindowBytes));
+    const buf = await store.read(at, Math.min(to, at + scanWindowBytes));
     for (const b of buf) if (b !== 0) return false;
   }
   return true;

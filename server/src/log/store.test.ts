@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import CRC32C from "crc-32/crc32c.js";
-import { Store, decodeFrame, encodeFrame, frameHeaderBytes } from "./store.ts";
+import { Store, StoreClosedError, decodeFrame, encodeFrame, frameHeaderBytes, readChunkBytes } from "./store.ts";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "log-store-"));
 
@@ -56,13 +56,13 @@ test("append, flush, read back, reopen", async () => {
     const values = [Buffer.from("a"), Buffer.alloc(0), Buffer.alloc(100_000, 7), Buffer.from("last")];
     const positions = values.map((v) => store.append(v));
     assert.ok(store.dirty);
-    assert.throws(() => store.read(0, 1), /past the written end/);
+    await assert.rejects(() => store.read(0, 1), /past the written end/);
     await store.flush();
     assert.ok(!store.dirty);
     assert.equal(fs.statSync(file).size, store.size);
     for (const [i, v] of values.entries()) {
       const end = positions[i + 1] ?? store.size;
-      const frame = decodeFrame(store.read(positions[i]!, end), 0, end - positions[i]!);
+      const frame = decodeFrame(await store.read(positions[i]!, end), 0, end - positions[i]!);
       assert.ok(!("error" in frame));
       assert.deepEqual(frame.value, v);
     }
@@ -73,6 +73,29 @@ test("append, flush, read back, reopen", async () => {
     again.truncate(positions[3]!);
     assert.equal(fs.statSync(file).size, positions[3]);
     again.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("closing while reads are in flight: the file stays open until they end; later reads are refused", async () => {
+  const dir = tmp();
+  try {
+    const store = Store.open(path.join(dir, "s.store"));
+    const big = Buffer.alloc(3 * readChunkBytes + 5, 9); // several chunked reads
+    const at = store.append(big);
+    await store.flush();
+    const reads = [store.read(at, store.size), store.read(at, at + frameHeaderBytes)];
+    store.close();
+    assert.doesNotThrow(() => fs.fstatSync(store.fd), "close(2) waits for the reads in flight");
+    const [whole, header] = await Promise.all(reads);
+    const frame = decodeFrame(whole!, 0, whole!.length);
+    assert.ok(!("error" in frame));
+    assert.deepEqual(frame.value, big);
+    assert.equal(header!.readUInt32BE(0), big.length);
+    assert.throws(() => fs.fstatSync(store.fd), { code: "EBADF" }, "closed once the last read ended");
+    await assert.rejects(() => store.read(0, 1), StoreClosedError);
+    store.close(); // idempotent
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -6,8 +6,11 @@
  *   value   `length` bytes
  *
  * Appends are copied into an in-memory write buffer and written with one
- * positioned writev(2) per flush (write coalescing); reads are positioned
- * reads served from the page cache.
+ * positioned writev(2) per flush (write coalescing). Reads are asynchronous
+ * positioned reads (fs.read on the thread pool) of at most 64 KiB each, so a
+ * read never blocks the event loop. Closing a store while reads are in flight
+ * defers the close(2) until they end, so a read never sees its descriptor
+ * closed or reused for another file.
  */
 import fs from "node:fs";
 // SheetJS crc-32: pure JS, no native build, no dependencies. Node's zlib.crc32
@@ -19,6 +22,17 @@ export const frameHeaderBytes = 8;
 
 /** Size of the in-memory write buffer chunks. */
 const chunkBytes = 64 * 1024;
+
+/** Largest single read(2) a `Store.read` issues: bigger ranges are read in chunks of this size. */
+export const readChunkBytes = 64 * 1024;
+
+/** A read of a store that was closed (e.g. its segment removed by retention) before the read began. */
+export class StoreClosedError extends Error {
+  constructor(path: string) {
+    super(`store ${path} is closed`);
+    this.name = "StoreClosedError";
+  }
+}
 
 /** CRC32C over the 4-byte length field and the value. */
 export function frameChecksum(value: Uint8Array, lengthField: Uint8Array): number {
@@ -65,6 +79,10 @@ export class Store {
   #full: Buffer[] = [];
   #chunk: Buffer | null = null;
   #used = 0;
+  /** Reads in flight; close(2) waits for them. */
+  #reading = 0;
+  #closing = false;
+  #closed = false;
 
   private constructor(path: string, fd: number, size: number) {
     this.path = path;
@@ -124,20 +142,27 @@ export class Store {
   }
 
   /**
-   * Reads bytes [from, to) of the written part of the file into a new buffer.
-   * Synchronous on purpose: reads come from the page cache and take
-   * microseconds, cheaper than a thread-pool round trip per read.
+   * Reads bytes [from, to) of the written part of the file into a new buffer,
+   * with positioned reads of at most `readChunkBytes` on the thread pool.
+   * Throws StoreClosedError when the store was closed before the call.
    */
-  read(from: number, to: number): Buffer {
+  async read(from: number, to: number): Promise<Buffer> {
+    if (this.#closing) throw new StoreClosedError(this.path);
     if (to > this.#written) throw new Error(`store ${this.path}: read past the written end (${to} > ${this.#written})`);
     const buf = Buffer.allocUnsafe(to - from);
-    let done = 0;
-    while (done < buf.length) {
-      const n = fs.readSync(this.fd, buf, done, buf.length - done, from + done);
-      if (n === 0) throw new Error(`store ${this.path}: file ends at ${from + done}, expected ${to} bytes`);
-      done += n;
+    this.#reading++;
+    try {
+      let done = 0;
+      while (done < buf.length) {
+        const n = await readAt(this.fd, buf, done, Math.min(readChunkBytes, buf.length - done), from + done);
+        if (n === 0) throw new Error(`store ${this.path}: file ends at ${from + done}, expected ${to} bytes`);
+        done += n;
+      }
+      return buf;
+    } finally {
+      this.#reading--;
+      if (this.#closing && this.#reading === 0) this.#closeNow();
     }
-    return buf;
   }
 
   /** Cuts the file to `size` bytes (recovery only; nothing may be buffered). */
@@ -148,9 +173,24 @@ export class Store {
     this.#written = size;
   }
 
+  /** Closes the file now, or when the reads in flight end. Later reads throw StoreClosedError. */
   close(): void {
+    this.#closing = true;
+    if (this.#reading === 0) this.#closeNow();
+  }
+
+  #closeNow(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     fs.closeSync(this.fd);
   }
+}
+
+/** One positioned read(2) on the thread pool. */
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 
 /** writev(2) until every byte is written (writev may write less). */

@@ -5,7 +5,7 @@ import { TurnBudget } from "../../turn-budget.ts";
 
 /** Options of `segmentsBackend()`. */
 export interface SegmentsBackendOptions {
-  /** Bytes a stream reads from the store per positioned read. Default 64 KiB. */
+  /** Bytes a stream reads from the store per (asynchronous, positioned) read. Default 64 KiB. */
   streamReadBytes?: number;
   /** Reads (of streamReadBytes) all streams together may start per event-loop turn. Default 4. */
   readsPerTurn?: number;
@@ -21,13 +21,13 @@ export function segmentsBackend(log: SegmentedLog, options: SegmentsBackendOptio
       return log.config.maxRecordBytes;
     },
     append: (value) => log.append(value),
-    read: async (offset) => log.read(offset),
+    read: (offset) => log.read(offset),
     offsets: async (): Promise<LogOffsets> => ({ lowest: log.lowestOffset, next: log.nextOffset }),
     async *stream(offset: number, { stopAtEnd, signal }: StreamOptions): AsyncGenerator<LogRecord> {
       let next = offset;
       for (;;) {
         signal.throwIfAborted();
-        const batch = log.readBatch(next, streamReadBytes);
+        const batch = await log.readBatch(next, streamReadBytes);
         if (batch.length === 0) {
           if (stopAtEnd) return;
           await log.waitForRecords(next, signal);
