@@ -92,7 +92,9 @@ test("cluster status with --nats: the JetStream log's stream, replicas, leader a
   const nats = await startNatsCluster();
   t.after(() => nats.cleanup());
   const stream = "status-log";
-  const args = ["--etcd", fx.etcd.endpoint, "--nats", nats.urls, "--log-stream", stream, "--services", "log", "--lease-ttl", "30", "--no-request-log"];
+  const args = ["--etcd", fx.etcd.endpoint, "--nats", nats.urls, "--log-stream", stream, "--services", "log",
+    // Its own prefix: the instances the tests above registered (one killed) are not listed.
+    "--registry-prefix", "switchboard/nats-status", "--lease-ttl", "30", "--no-request-log"];
   const a = await startServerProcess({ args });
   const b = await startServerProcess({ args });
   fx.servers.push(a, b);
