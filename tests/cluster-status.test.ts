@@ -3,13 +3,18 @@
 // and their health, as they change: PostgreSQL down, an instance killed, the
 // JetStream log's stream leader killed.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
-import { etcdFixture } from "./harness/etcd.ts";
+import { etcdFixture, freePort } from "./harness/etcd.ts";
 import { eventually } from "./harness/eventually.ts";
 import { runCli } from "./harness/cli.ts";
 import { startNatsCluster } from "./harness/nats.ts";
 import { startPostgres } from "./harness/postgres.ts";
 import { startServerProcess } from "./harness/server-process.ts";
+import { requireProgram } from "./harness/tools.ts";
 
 const fx = etcdFixture();
 
@@ -139,4 +144,28 @@ test("cluster status with --nats: the JetStream log's stream, replicas, leader a
   assert.equal(degraded.logs.length, 2);
   await nats.restart(names.indexOf(oldLeader));
   await eventually(async () => (await logBackends()).code === 0, 45_000, "healthy again after the node is back");
+});
+
+test("cluster status with --nats on a single (not clustered) NATS server: healthy, the server is the leader", { timeout: 60_000 }, async (t) => {
+  const bin = requireProgram("nats-server", "Debian package nats-server");
+  const dir = mkdtempSync(path.join(tmpdir(), "switchboard-nats1-"));
+  const port = await freePort();
+  const nats = spawn(bin, ["-js", "-n", "solo", "-a", "127.0.0.1", "-p", String(port), "-sd", dir], { stdio: "ignore" });
+  const natsExited = new Promise((r) => nats.once("exit", r));
+  t.after(async () => {
+    nats.kill("SIGKILL");
+    await natsExited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The server retries its first NATS connection only briefly: wait until it accepts.
+  const s = await eventually(
+    async () => startServerProcess({ args: ["--nats", `nats://127.0.0.1:${port}`, "--services", "log", "--no-request-log"] }).catch(() => undefined),
+    20_000,
+    "a server on the single NATS",
+  );
+  t.after(() => s.cleanup());
+  const r = await runCli(["cluster", "status", "--json", "--server", s.url]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const log = (JSON.parse(r.stdout) as StatusJson).instances[0]!.backends.find((x) => x.role === "log")!;
+  assert.deepEqual([log.kind, log.health, log.replicas, log.leader], ["jetstream", "BACKEND_HEALTH_HEALTHY", 1, "solo"]);
 });

@@ -298,10 +298,12 @@ export class JetStreamLog implements CommitLog {
     if (!this.#connected) throw new LogUnavailableError("no connection to NATS");
     const info = await untilAborted(this.#jsm.streams.info(this.streamName), AbortSignal.timeout(timeoutMs));
     const c = info.cluster;
+    // A single NATS server (not clustered) names no leader: it serves the stream itself.
+    const standalone = !c?.leader && this.#nc.info?.cluster === undefined;
     return {
       stream: this.streamName,
       replicas: info.config.num_replicas,
-      leader: c?.leader ?? "",
+      leader: standalone ? (this.#nc.info?.server_name ?? "") : (c?.leader ?? ""),
       followers: (c?.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false, lag: r.lag ?? 0 })),
     };
   }
