@@ -6,14 +6,16 @@ import type { CommitLog } from "./commit-log.ts";
 import { openCommitLog } from "./log.ts";
 import { logService } from "./log-service.ts";
 import { segmentsBackend } from "./backend/segments.ts";
-import { openJetStreamLog } from "./backend/jetstream.ts";
+import { openJetStreamLog, type JetStreamLog } from "./backend/jetstream.ts";
+import { reportJetStream } from "./backend/jetstream-backend.ts";
 
 /**
  * Hosts log.v1.LogService on the commit log: in NATS JetStream with `--nats`,
  * else the embedded segment log in `<dataDir>/log/`.
  */
 export const logModule: ServiceModuleFactory = async (ctx) => {
-  const backend = ctx.options.nats ? await openJetStream(ctx) : await openSegments(ctx);
+  const jetStream = ctx.options.nats ? await openJetStream(ctx) : undefined;
+  const backend = jetStream ?? (await openSegments(ctx));
   const metrics = ctx.metrics;
   metrics?.log.setNewestOffsetSource(async () => (await backend.offsets()).next - 1);
   const onAppended = metrics ? (bytes: number, s: number) => metrics.log.appended(bytes, s) : undefined;
@@ -29,6 +31,8 @@ export const logModule: ServiceModuleFactory = async (ctx) => {
       unsubscribe?.();
       await backend.close();
     },
+    // The embedded log is described from the options (its segment directory).
+    ...(jetStream ? { backends: async () => [await reportJetStream(jetStream, `${ctx.options.nats!.servers.map(redactNatsUrl).join(",")} stream ${jetStream.streamName}`)] } : {}),
   };
 };
 
@@ -48,7 +52,10 @@ async function openSegments({ options, logger }: ServiceContext): Promise<Commit
   return segmentsBackend(log);
 }
 
-async function openJetStream({ options, logger }: ServiceContext): Promise<CommitLog> {
+/** A NATS URL without any user:password part; credentials are never logged or reported. */
+const redactNatsUrl = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
+
+async function openJetStream({ options, logger }: ServiceContext): Promise<JetStreamLog> {
   const nats = options.nats!;
   const { maxRecordBytes, retentionBytes, retentionAgeMs } = options.commitLog;
   const log = await openJetStreamLog({
@@ -62,8 +69,7 @@ async function openJetStream({ options, logger }: ServiceContext): Promise<Commi
   });
   const { lowest, next } = await log.offsets();
   logger.info(
-    // URLs without any user:password part; credentials are never logged.
-    { nats: nats.servers.map((s) => s.replace(/\/\/[^@/]*@/, "//***@")), stream: log.streamName, replicas: log.replicas, lowestOffset: lowest, nextOffset: next },
+    { nats: nats.servers.map(redactNatsUrl), stream: log.streamName, replicas: log.replicas, lowestOffset: lowest, nextOffset: next },
     "commit log opened on NATS JetStream",
   );
   return log;

@@ -59,6 +59,28 @@ export interface JetStreamLogOptions {
   streamBatch?: number;
 }
 
+/** One follower of the stream, as the stream leader sees it. */
+export interface StreamReplica {
+  name: string;
+  /** Up to date with the leader. */
+  current: boolean;
+  /** Considered offline by the stream's Raft group. */
+  offline: boolean;
+  /** Operations it is behind the leader. */
+  lag: number;
+}
+
+/** The stream's Raft state (JetStream stream info `cluster`). */
+export interface StreamStatus {
+  stream: string;
+  /** Configured replicas. */
+  replicas: number;
+  /** Server name of the stream leader; "" while it has none. */
+  leader: string;
+  /** The followers (the leader is not listed). */
+  followers: StreamReplica[];
+}
+
 /** Room left in NATS's max_payload for the message id header and framing. */
 const headerAllowance = 512;
 const retryDelayMs = 50;
@@ -189,6 +211,26 @@ export class JetStreamLog implements CommitLog {
         await sleep(retryDelayMs, signal).catch(() => {});
       }
     }
+  }
+
+  /**
+   * The stream's leader and followers (one stream info request, answered by
+   * the leader); throws when NATS or the stream leader does not answer within
+   * `timeoutMs` (default: the request timeout).
+   */
+  async status(timeoutMs = this.#requestTimeoutMs): Promise<StreamStatus> {
+    if (this.#closed) throw new LogUnavailableError("the commit log is closed");
+    if (!this.#connected) throw new LogUnavailableError("no connection to NATS");
+    const info = await untilAborted(this.#jsm.streams.info(this.streamName), AbortSignal.timeout(timeoutMs));
+    const c = info.cluster;
+    // A single NATS server (not clustered) names no leader: it serves the stream itself.
+    const standalone = !c?.leader && this.#nc.info?.cluster === undefined;
+    return {
+      stream: this.streamName,
+      replicas: info.config.num_replicas,
+      leader: standalone ? (this.#nc.info?.server_name ?? "") : (c?.leader ?? ""),
+      followers: (c?.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false, lag: r.lag ?? 0 })),
+    };
   }
 
   append(value: Uint8Array, signal?: AbortSignal): Promise<number> {
