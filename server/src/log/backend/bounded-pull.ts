@@ -24,10 +24,10 @@ export interface BoundedPullOptions {
   signal: AbortSignal;
 }
 
-/** Raised when a pull neither delivered, heartbeated nor ended in time: the consumer is presumed dead. */
+/** Raised when a pull neither delivered a message nor ended in time: the consumer is presumed dead. */
 export class PullStalledError extends Error {
   constructor(ms: number) {
-    super(`pull consumer stalled: no message, heartbeat or end within ${ms} ms`);
+    super(`pull consumer stalled: no message and no end of the pull within ${ms} ms`);
     this.name = "PullStalledError";
   }
 }

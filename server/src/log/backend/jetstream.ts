@@ -13,8 +13,10 @@
  *   replica that has not applied it yet).
  * - stream: an ephemeral, in-memory, ack-none pull consumer from the offset,
  *   fetched in bounded batches (the next batch is pulled only when the RPC has
- *   sent the last one: flow control), recreated from the last offset sent
- *   after any error (gap-free, duplicate-free), deleted when the stream ends.
+ *   sent the last one: flow control; each pull bounded, see bounded-pull.ts),
+ *   recreated from the next offset to send after any error (gap-free,
+ *   duplicate-free) — a live stream until its RPC ends, a stop-at-end one
+ *   until retryMs without progress — and deleted when the stream ends.
  */
 import {
   AckPolicy,
@@ -283,6 +285,7 @@ export class JetStreamLog implements CommitLog {
       } catch (err) {
         if (err instanceof OffsetOutOfRangeError) throw err;
         signal.throwIfAborted();
+        if (stopAtEnd && err instanceof LogUnavailableError) throw err; // NATS unreachable: fail fast, like a call
         failingSince ||= Date.now();
         // A live tail waits through elections and reconnects until the RPC ends (its signal) or the
         // server closes the log; a stop-at-end read gives up after retryMs without progress, like a call.
