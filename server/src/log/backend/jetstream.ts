@@ -270,6 +270,8 @@ export class JetStreamLog implements CommitLog {
             }
             yield { offset: got, value: m.data };
             expected++;
+            failingSince = 0;
+            failures = 0;
           }
           signal.throwIfAborted();
           if (expected >= end) return;
@@ -279,7 +281,7 @@ export class JetStreamLog implements CommitLog {
             const now = await this.offsets(signal);
             if (now.next > expected) throw new Error(`consumer ${name} sent nothing while offset ${expected} exists`);
           }
-          failingSince = 0; // a pull that ended normally is progress
+          failingSince = 0; // a pull that ended normally is progress too
           failures = 0;
         }
       } catch (err) {
