@@ -13,15 +13,16 @@
  *   replica that has not applied it yet).
  * - stream: an ephemeral, in-memory, ack-none pull consumer from the offset,
  *   fetched in bounded batches (the next batch is pulled only when the RPC has
- *   sent the last one: flow control), recreated from the last offset sent
- *   after any error (gap-free, duplicate-free), deleted when the stream ends.
+ *   sent the last one: flow control; each pull bounded, see bounded-pull.ts),
+ *   recreated from the next offset to send after any error (gap-free,
+ *   duplicate-free) — a live stream until its RPC ends, a stop-at-end one
+ *   until retryMs without progress — and deleted when the stream ends.
  */
 import {
   AckPolicy,
   DeliverPolicy,
   jetstream,
   jetstreamManager,
-  type Consumer,
   type JetStreamClient,
   type JetStreamManager,
   type StreamConfig,
@@ -30,6 +31,7 @@ import { connect, nanos, nuid, type NatsConnection } from "@nats-io/transport-no
 import { LogUnavailableError, type CommitLog, type LogOffsets, type LogRecord, type StreamOptions } from "../commit-log.ts";
 import { OffsetOutOfRangeError, RecordTooLargeError } from "../log-errors.ts";
 import { sleep, untilAborted } from "./abortable.ts";
+import { boundedPull } from "./bounded-pull.ts";
 import { authenticator, clusterSize, ensureStream, streamConfig, type NatsAuth } from "./jetstream-setup.ts";
 
 export type { NatsAuth } from "./jetstream-setup.ts";
@@ -84,6 +86,10 @@ export interface StreamStatus {
 /** Room left in NATS's max_payload for the message id header and framing. */
 const headerAllowance = 512;
 const retryDelayMs = 50;
+/** ConsumeStream pulls: server-side expiry, idle heartbeat, most time between consumer recreations. */
+const pullExpiresMs = 3000;
+const pullHeartbeatMs = 1000;
+const maxStreamRetryDelayMs = 2000;
 
 /** Connects, creates the stream when missing (or checks an existing one's settings) and serves it. */
 export async function openJetStreamLog(options: JetStreamLogOptions): Promise<JetStreamLog> {
@@ -274,13 +280,14 @@ export class JetStreamLog implements CommitLog {
     const { lowest, next } = await this.offsets(signal);
     if (!Number.isSafeInteger(offset) || offset < lowest || offset > next) throw new OffsetOutOfRangeError(offset, lowest, next);
     const end = stopAtEnd ? next : Number.POSITIVE_INFINITY;
-    let expected = offset;
+    let expected = offset; // the next offset to send: every (re)created consumer starts here
     let failingSince = 0;
+    let failures = 0;
     while (expected < end) {
       signal.throwIfAborted();
-      await this.#ready(signal);
-      let consumer: Consumer | undefined;
+      let name: string | undefined;
       try {
+        await this.#ready(signal);
         const info = await this.#jsm.consumers.add(this.streamName, {
           ack_policy: AckPolicy.None,
           deliver_policy: DeliverPolicy.StartSequence,
@@ -289,59 +296,59 @@ export class JetStreamLog implements CommitLog {
           num_replicas: 1,
           inactive_threshold: nanos(30_000),
         });
-        consumer = await this.#js.consumers.get(this.streamName, info.name);
+        name = info.name;
+        const consumer = await this.#js.consumers.get(this.streamName, name);
         for (;;) {
-          const batch = Math.min(this.#batch, end - expected);
           const before = expected;
-          const msgs = await consumer.fetch({ max_messages: batch, expires: 3000 });
-          const stop = () => msgs.stop();
-          signal.addEventListener("abort", stop, { once: true });
-          try {
-            for await (const m of msgs) {
-              const got = m.seq - 1;
-              if (got < expected) continue; // already sent
-              if (got > expected) {
-                // Records below `got` are gone (retention) or the consumer skipped: check which.
-                const now = await this.offsets(signal);
-                if (expected < now.lowest) throw new OffsetOutOfRangeError(expected, now.lowest, now.next);
-                throw new Error(`consumer skipped from offset ${expected} to ${got}`);
-              }
-              failingSince = 0;
-              yield { offset: got, value: m.data };
-              expected++;
+          const pull = boundedPull(consumer, { max: Math.min(this.#batch, end - expected), expiresMs: pullExpiresMs, heartbeatMs: pullHeartbeatMs, signal });
+          for await (const m of pull) {
+            const got = m.seq - 1;
+            if (got < expected) continue; // already sent
+            if (got > expected) {
+              // Records below `got` are gone (retention) or the consumer skipped: check which.
+              const now = await this.offsets(signal);
+              if (expected < now.lowest) throw new OffsetOutOfRangeError(expected, now.lowest, now.next);
+              throw new Error(`consumer skipped from offset ${expected} to ${got}`);
             }
-          } finally {
-            signal.removeEventListener("abort", stop);
-            msgs.stop();
+            yield { offset: got, value: m.data };
+            expected++;
+            failingSince = 0;
+            failures = 0;
           }
           signal.throwIfAborted();
           if (expected >= end) return;
           if (expected === before) {
-            // An empty pull: nothing new, or the consumer is gone (its server died, and a pull to
-            // it just expires). Records the stream has but the consumer did not send mean the latter.
+            // An empty pull: nothing new, or the consumer is stuck (its server died or it lags):
+            // records the stream has but the consumer did not send mean the latter.
             const now = await this.offsets(signal);
-            if (now.next > expected) throw new Error(`consumer ${info.name} sent nothing while offset ${expected} exists`);
+            if (now.next > expected) throw new Error(`consumer ${name} sent nothing while offset ${expected} exists`);
           }
+          failingSince = 0; // a pull that ended normally is progress too
+          failures = 0;
         }
       } catch (err) {
         if (err instanceof OffsetOutOfRangeError) throw err;
         signal.throwIfAborted();
+        if (stopAtEnd && err instanceof LogUnavailableError) throw err; // NATS unreachable: fail fast, like a call
         failingSince ||= Date.now();
-        if (this.#closed || Date.now() - failingSince > this.#retryMs) {
+        // A live tail waits through elections and reconnects until the RPC ends (its signal) or the
+        // server closes the log; a stop-at-end read gives up after retryMs without progress, like a call.
+        if (this.#closed || (stopAtEnd && Date.now() - failingSince > this.#retryMs)) {
           throw new LogUnavailableError(`ConsumeStream failed: the NATS JetStream stream "${this.streamName}" did not answer (${(err as Error).message})`, {
             cause: err,
           });
         }
-        await sleep(retryDelayMs * 4, signal);
+        await sleep(Math.min(retryDelayMs * 4 * 2 ** failures++, maxStreamRetryDelayMs), signal);
       } finally {
-        if (consumer !== undefined) await this.#deleteConsumer(consumer);
+        if (name !== undefined) await this.#deleteConsumer(name);
       }
     }
   }
 
-  async #deleteConsumer(consumer: Consumer): Promise<void> {
-    if (!this.#connected) return; // inactive_threshold removes it
-    await Promise.race([consumer.delete().catch(() => false), sleep(this.#requestTimeoutMs).catch(() => {})]);
+  /** Deletes an ephemeral consumer, waiting at most one request timeout (inactive_threshold removes it otherwise). */
+  async #deleteConsumer(name: string): Promise<void> {
+    if (!this.#connected) return;
+    await Promise.race([this.#jsm.consumers.delete(this.streamName, name).catch(() => false), sleep(this.#requestTimeoutMs).catch(() => {})]);
   }
 
   async close(): Promise<void> {
