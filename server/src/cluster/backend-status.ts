@@ -4,7 +4,6 @@
 // through ServiceModule.backends(); otherwise the backend is described from
 // the options: embedded SQLite/segments under --data-dir, or PostgreSQL.
 import { create } from "@bufbuild/protobuf";
-import path from "node:path";
 import { BackendHealth, BackendSchema, type Backend } from "../../../gen/cluster/v1/cluster_pb.js";
 import type { ServerOptions } from "../config.ts";
 import type { PgDb } from "../db/pg-db.ts";
@@ -15,15 +14,16 @@ import type { ServiceModule } from "../service-module.ts";
 export type BackendReporter = () => Promise<Backend[]>;
 
 /** Role and embedded location of each hostable service's storage. */
-const roles: Record<string, { role: string; embedded: (dataDir: string) => Pick<Backend, "kind" | "target">; pg: boolean }> = {
-  "order.v1.OrderService": { role: "orders", embedded: (d) => ({ kind: "sqlite", target: path.join(d, "orders.db") }), pg: true },
-  "node.v1.NodeService": { role: "tasks", embedded: (d) => ({ kind: "sqlite", target: path.join(d, "nodes.db") }), pg: true },
-  "log.v1.LogService": { role: "log", embedded: (d) => ({ kind: "segments", target: path.join(d, "log") }), pg: false },
+// Embedded targets are named relative to --data-dir: the status is open to any
+// client, and absolute server paths are not its business (as in error messages).
+const roles: Record<string, { role: string; embedded: () => Pick<Backend, "kind" | "target">; pg: boolean }> = {
+  "order.v1.OrderService": { role: "orders", embedded: () => ({ kind: "sqlite", target: "<data-dir>/orders.db" }), pg: true },
+  "node.v1.NodeService": { role: "tasks", embedded: () => ({ kind: "sqlite", target: "<data-dir>/nodes.db" }), pg: true },
+  "log.v1.LogService": { role: "log", embedded: () => ({ kind: "segments", target: "<data-dir>/log" }), pg: false },
 };
 
 /** The backends of `modules` as this instance sees them right now. */
 export function backendReporter(options: ServerOptions, modules: readonly ServiceModule[], db: PgDb | undefined): BackendReporter {
-  const dataDir = path.resolve(options.dataDir);
   return async () => {
     const out: Backend[] = [];
     for (const m of modules) {
@@ -47,7 +47,7 @@ export function backendReporter(options: ServerOptions, modules: readonly Servic
           );
         } else {
           // Embedded stores live in this process: healthy while it serves.
-          out.push(create(BackendSchema, { role: r.role, ...r.embedded(dataDir), shared: false, health: BackendHealth.HEALTHY }));
+          out.push(create(BackendSchema, { role: r.role, ...r.embedded(), shared: false, health: BackendHealth.HEALTHY }));
         }
       }
     }

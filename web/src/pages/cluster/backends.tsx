@@ -34,7 +34,7 @@ export function Backends() {
     body = (
       <>
         {!q.data.registryEnabled && <p className="muted">Registry off (no <code>--etcd</code>): only this server is shown.</p>}
-        <table className="data" aria-label="Backends" data-testid="backends">
+        <table className="data stack" aria-label="Backends" data-testid="backends">
           <thead>
             <tr>
               <th>Instance</th>
@@ -59,26 +59,26 @@ function rows(i: InstanceStatus) {
   if (!i.reachable)
     return [
       <tr key={i.address}>
-        <td className="mono">{i.address}</td>
-        <td colSpan={2}>–</td>
-        <td>
+        <td data-label="Instance" className="mono">{i.address}</td>
+        <td data-label="Stores" colSpan={2}>–</td>
+        <td data-label="Health">
           <Badge tone="bad">unreachable</Badge>
         </td>
-        <td>{i.error}</td>
+        <td data-label="Detail" className="wrap">{i.error}</td>
       </tr>,
     ];
   return i.backends.map((b) => (
     <tr key={`${i.address}-${b.role}`}>
-      <td className="mono">{i.address}</td>
-      <td>{b.role}</td>
-      <td>
+      <td data-label="Instance" className="mono">{i.address}</td>
+      <td data-label="Stores">{b.role}</td>
+      <td data-label="Backend">
         {b.kind}
         {b.shared ? " (shared)" : ""}
       </td>
-      <td>
+      <td data-label="Health">
         <Badge tone={healthBadge[b.health].tone}>{healthBadge[b.health].label}</Badge>
       </td>
-      <td className="mono">{detail(b)}</td>
+      <td data-label="Detail" className="mono wrap">{detail(b)}</td>
     </tr>
   ));
 }
