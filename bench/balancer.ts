@@ -18,11 +18,11 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { createBalancedTransport } from "../node-client/src/discovery/index.ts";
-import { startEtcd, steadyLoad } from "../tests/harness/etcd.ts";
-import { eventually } from "../tests/harness/eventually.ts";
-import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { createBalancedTransport } from "@switchboard/node-client";
+import { startEtcd, steadyLoad } from "@switchboard/test-harness/etcd";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const { values: flags } = parseArgs({
   options: {

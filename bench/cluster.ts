@@ -13,12 +13,12 @@
 import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { NodeService, TaskState } from "../gen/node/v1/node_pb.js";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { eventually } from "../tests/harness/eventually.ts";
-import { startPostgres } from "../tests/harness/postgres.ts";
-import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
-import { startWorkerProcess } from "../tests/harness/worker-process.ts";
+import { NodeService, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { startPostgres } from "@switchboard/test-harness/postgres";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess } from "@switchboard/test-harness/worker-process";
 
 const { values: flags } = parseArgs({
   options: {

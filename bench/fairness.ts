@@ -24,9 +24,9 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ConsumeStreamRequestSchema, GetOffsetsRequestSchema, ProduceRequestSchema } from "../gen/log/v1/log_pb.js";
+import { ConsumeStreamRequestSchema, GetOffsetsRequestSchema, ProduceRequestSchema } from "@switchboard/gen/log/v1/log_pb.js";
 import { envelope } from "./grpc-h2-client.ts";
-import { startServerProcess } from "../tests/harness/server-process.ts";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 
 const { values: flags } = parseArgs({
   options: {

@@ -7,14 +7,14 @@
 // is silent here, so its line formatting is not in either figure.
 import { create } from "@bufbuild/protobuf";
 import { createServiceImplSpec } from "@connectrpc/connect";
-import { GetOrderRequestSchema, GetOrderResponseSchema, OrderService } from "../gen/order/v1/order_pb.js";
-import { FastContext } from "../server/src/fastpath/fast-context.ts";
-import { createInvoker, type UnaryInvoker } from "../server/src/fastpath/invoke.ts";
-import { metricsInterceptor } from "../server/src/interceptors/metrics.ts";
-import { requestLogInterceptor } from "../server/src/interceptors/request-log.ts";
-import { traceInterceptor } from "../server/src/interceptors/trace.ts";
-import { silentLogger } from "../server/src/logger.ts";
-import { createMetrics } from "../server/src/metrics/metrics.ts";
+import { GetOrderRequestSchema, GetOrderResponseSchema, OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { FastContext } from "@switchboard/server/fastpath/fast-context";
+import { createInvoker, type UnaryInvoker } from "@switchboard/server/fastpath/invoke";
+import { metricsInterceptor } from "@switchboard/server/interceptors/metrics";
+import { requestLogInterceptor } from "@switchboard/server/interceptors/request-log";
+import { traceInterceptor } from "@switchboard/server/interceptors/trace";
+import { silentLogger } from "@switchboard/server/logger";
+import { createMetrics } from "@switchboard/server/metrics/metrics";
 import { median } from "./median.ts";
 
 const calls = Number(process.argv[2] ?? 200_000);

@@ -13,9 +13,9 @@
 import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { LogService } from "../gen/log/v1/log_pb.js";
-import { startNatsCluster } from "../tests/harness/nats.ts";
-import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { startNatsCluster } from "@switchboard/test-harness/nats";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const { values: flags } = parseArgs({
   options: {

@@ -25,12 +25,12 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { toBinary, create } from "@bufbuild/protobuf";
-import { ConsumeStreamRequestSchema, ProduceRequestSchema, ProduceStreamRequestSchema } from "../gen/log/v1/log_pb.js";
+import { ConsumeStreamRequestSchema, ProduceRequestSchema, ProduceStreamRequestSchema } from "@switchboard/gen/log/v1/log_pb.js";
 import { envelope, grpcStreamCall, grpcStreamLockstep, grpcUnaryLoops } from "./grpc-h2-client.ts";
 import { median } from "./median.ts";
-import { encodeFrame, frameHeaderBytes } from "../server/src/log/store.ts";
-import { openCommitLog } from "../server/src/log/log.ts";
-import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
+import { encodeFrame, frameHeaderBytes } from "@switchboard/server/log/store";
+import { openCommitLog } from "@switchboard/server/log/log";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const { values: flags } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { flagGroups, withFlagTable } from "../server/src/flags/docs-table.ts";
+import { flagGroups, withFlagTable } from "@switchboard/server/flags/docs-table";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 for (const [group, page] of flagGroups) {

@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
-import { GetOrderRequestSchema, OrderService } from "../gen/order/v1/order_pb.js";
-import { grpcClient } from "./harness/clients.ts";
-import { grpcFrame, rawHttp2 } from "./harness/raw-http2.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "@switchboard/gen/grpc/health/v1/health_pb.js";
+import { GetOrderRequestSchema, OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { grpcClient } from "@switchboard/test-harness/clients";
+import { grpcFrame, rawHttp2 } from "@switchboard/test-harness/raw-http2";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const maxMessageBytes = 2048;
 let server: ServerProcess;

@@ -11,10 +11,10 @@ import { readFileSync } from "node:fs";
 import * as zlib from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { GetOrderRequestSchema, OrderService, SearchOrdersRequestSchema } from "../gen/order/v1/order_pb.js";
-import { grpcClient } from "./harness/clients.ts";
-import { grpcFrame } from "./harness/raw-http2.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { GetOrderRequestSchema, OrderService, SearchOrdersRequestSchema } from "@switchboard/gen/order/v1/order_pb.js";
+import { grpcClient } from "@switchboard/test-harness/clients";
+import { grpcFrame } from "@switchboard/test-harness/raw-http2";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const MiB = 1024 * 1024;
 const maxMessageBytes = 2 * MiB;

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { accessSync, constants, lstatSync, readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
-import { runCli } from "./harness/cli.ts";
-import { repoRoot, startServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess } from "./harness/worker-process.ts";
+import { runCli } from "@switchboard/test-harness/cli";
+import { repoRoot, startServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess } from "@switchboard/test-harness/worker-process";
 
 test("the example script and the switchboard bin", async (t) => {
   const server = await startServerProcess({ args: ["--no-request-log"] });

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { jsonLines, runCli, spawnCli } from "./harness/cli.ts";
-import { eventually } from "./harness/eventually.ts";
-import { startServerProcess } from "./harness/server-process.ts";
+import { jsonLines, runCli, spawnCli } from "@switchboard/test-harness/cli";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 
 interface RecordJson {
   value: string;

@@ -7,11 +7,11 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { cliMain, jsonLines, runCli } from "./harness/cli.ts";
-import { startEtcd } from "./harness/etcd.ts";
-import { startServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess } from "./harness/worker-process.ts";
-import { requireProgram } from "./harness/tools.ts";
+import { cliMain, jsonLines, runCli } from "@switchboard/test-harness/cli";
+import { startEtcd } from "@switchboard/test-harness/etcd";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess } from "@switchboard/test-harness/worker-process";
+import { requireProgram } from "@switchboard/test-harness/tools";
 
 const token = "newcomer-token";
 

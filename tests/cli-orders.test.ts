@@ -2,8 +2,8 @@
 // against a real server process.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { jsonLines, runCli } from "./harness/cli.ts";
-import { startServerProcess } from "./harness/server-process.ts";
+import { jsonLines, runCli } from "@switchboard/test-harness/cli";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 
 interface OrderJson {
   id: string;

@@ -4,9 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { jsonLines, runCli, spawnCli } from "./harness/cli.ts";
-import { startServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess } from "./harness/worker-process.ts";
+import { jsonLines, runCli, spawnCli } from "@switchboard/test-harness/cli";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess } from "@switchboard/test-harness/worker-process";
 
 interface TaskJson {
   id: string;

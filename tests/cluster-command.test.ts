@@ -7,12 +7,12 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { listInstances } from "../node-client/src/discovery/list-instances.ts";
+import { listInstances } from "@switchboard/naming/list-instances";
 import { clusterPorts, defaultLocalClusterOptions, freeClusterPorts } from "../scripts/cluster/local-cluster.ts";
 import { busyPorts } from "../scripts/cluster/ports.ts";
 import { checkHealth } from "../scripts/cluster/switchboard.ts";
-import { repoRoot } from "./harness/server-process.ts";
-import { eventually } from "./harness/eventually.ts";
+import { repoRoot } from "@switchboard/test-harness/server-process";
+import { eventually } from "@switchboard/test-harness/eventually";
 
 const script = path.join(repoRoot, "scripts/cluster.ts");
 

@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { etcdFixture, freePort } from "./harness/etcd.ts";
-import { eventually } from "./harness/eventually.ts";
-import { runCli } from "./harness/cli.ts";
-import { startNatsCluster } from "./harness/nats.ts";
-import { startPostgres } from "./harness/postgres.ts";
-import { startServerProcess } from "./harness/server-process.ts";
-import { requireProgram } from "./harness/tools.ts";
+import { etcdFixture, freePort } from "@switchboard/test-harness/etcd";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { runCli } from "@switchboard/test-harness/cli";
+import { startNatsCluster } from "@switchboard/test-harness/nats";
+import { startPostgres } from "@switchboard/test-harness/postgres";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
+import { requireProgram } from "@switchboard/test-harness/tools";
 
 const fx = etcdFixture();
 

@@ -15,11 +15,11 @@ import path from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { LogService } from "../gen/log/v1/log_pb.js";
-import { GetOrderRequestSchema } from "../gen/order/v1/order_pb.js";
-import { grpcFrame, rawHttp2 } from "./harness/raw-http2.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { requireProgram } from "./harness/tools.ts";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { GetOrderRequestSchema } from "@switchboard/gen/order/v1/order_pb.js";
+import { grpcFrame, rawHttp2 } from "@switchboard/test-harness/raw-http2";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { requireProgram } from "@switchboard/test-harness/tools";
 
 const limitMs = 1500;
 /** Far beyond every limit above: a connection still open by then was not cut. */

@@ -11,10 +11,10 @@ import {
   OrderService,
   UpdateOrdersRequestSchema,
   type ProcessOrdersRequest,
-} from "../gen/order/v1/order_pb.js";
-import { grpcFrame } from "./harness/raw-http2.ts";
-import { pushable } from "./harness/pushable.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+} from "@switchboard/gen/order/v1/order_pb.js";
+import { grpcFrame } from "@switchboard/test-harness/raw-http2";
+import { pushable } from "@switchboard/test-harness/pushable";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 let server: ServerProcess;
 let grpc: Client<typeof OrderService>;

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { usage } from "../server/src/config.ts";
-import { flagGroups, withFlagTable } from "../server/src/flags/docs-table.ts";
-import { repoRoot } from "./harness/server-process.ts";
+import { usage } from "@switchboard/server/config";
+import { flagGroups, withFlagTable } from "@switchboard/server/flags/docs-table";
+import { repoRoot } from "@switchboard/test-harness/server-process";
 
 const docsDir = path.join(repoRoot, "docs");
 const pages = [

@@ -5,10 +5,10 @@ import { execFile, spawn } from "node:child_process";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { ClusterService } from "../gen/cluster/v1/cluster_pb.js";
-import { startEtcd, type EtcdProcess } from "./harness/etcd.ts";
-import { eventually } from "./harness/eventually.ts";
-import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { ClusterService } from "@switchboard/gen/cluster/v1/cluster_pb.js";
+import { startEtcd, type EtcdProcess } from "@switchboard/test-harness/etcd";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { repoRoot, startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const cliMain = path.join(repoRoot, "node-client/src/cli/main.ts");
 const prefix = "c1/services";

@@ -2,11 +2,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { createBalancedTransport } from "../node-client/src/discovery/index.ts";
-import { etcdFixture, servedCount, steadyLoad } from "./harness/etcd.ts";
-import { eventually } from "./harness/eventually.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { createBalancedTransport } from "@switchboard/node-client";
+import { etcdFixture, servedCount, steadyLoad } from "@switchboard/test-harness/etcd";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const getOrder = "order.v1.OrderService/GetOrder";
 const prefix = "o1/services";

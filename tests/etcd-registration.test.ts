@@ -3,12 +3,12 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { ClusterService } from "../gen/cluster/v1/cluster_pb.js";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { createBalancedTransport, createEtcdResolver } from "../node-client/src/discovery/index.ts";
-import { etcdFixture, servedCount } from "./harness/etcd.ts";
-import { eventually } from "./harness/eventually.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { ClusterService } from "@switchboard/gen/cluster/v1/cluster_pb.js";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { createBalancedTransport, createEtcdResolver } from "@switchboard/node-client";
+import { etcdFixture, servedCount } from "@switchboard/test-harness/etcd";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const getOrder = "order.v1.OrderService/GetOrder";
 const fx = etcdFixture();

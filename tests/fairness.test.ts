@@ -7,10 +7,10 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ConsumeStreamRequestSchema, LogService } from "../gen/log/v1/log_pb.js";
-import { grpcClient } from "./harness/clients.ts";
-import { grpcFrame } from "./harness/raw-http2.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { ConsumeStreamRequestSchema, LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { grpcClient } from "@switchboard/test-harness/clients";
+import { grpcFrame } from "@switchboard/test-harness/raw-http2";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 let server: ServerProcess;
 const records = 300;

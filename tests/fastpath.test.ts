@@ -16,7 +16,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import {
   ProduceStreamRequestSchema,
   ProduceStreamResponseSchema,
-} from "../gen/log/v1/log_pb.js";
+} from "@switchboard/gen/log/v1/log_pb.js";
 import {
   AddOrderRequestSchema,
   GetOrderRequestSchema,
@@ -27,10 +27,10 @@ import {
   UpdateOrdersResponseSchema,
   SearchOrdersRequestSchema,
   SearchOrdersResponseSchema,
-} from "../gen/order/v1/order_pb.js";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema } from "../gen/grpc/health/v1/health_pb.js";
-import { grpcFrame, rawHttp2, type RawResponse } from "./harness/raw-http2.ts";
-import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+} from "@switchboard/gen/order/v1/order_pb.js";
+import { HealthCheckRequestSchema, HealthCheckResponseSchema } from "@switchboard/gen/grpc/health/v1/health_pb.js";
+import { grpcFrame, rawHttp2, type RawResponse } from "@switchboard/test-harness/raw-http2";
+import { repoRoot, startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const maxBytes = 2048;
 const getOrder = "/order.v1.OrderService/GetOrder";

@@ -8,7 +8,7 @@ import * as protoLoader from "@grpc/proto-loader";
 // protobufjs is what @grpc/proto-loader is built on; used here only to decode
 // grpc-status-details-bin (google.rpc.Status) independently of gen/.
 import protobuf from "protobufjs";
-import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { repoRoot, startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const protoDir = path.join(repoRoot, "proto");
 // google/api/annotations.proto (the REST rules) comes from the google-proto-files package.

@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
-import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
-import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { grpcClient } from "./harness/clients.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { buf } from "./harness/tools.ts";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "@switchboard/gen/grpc/health/v1/health_pb.js";
+import * as reflectionV1 from "@switchboard/gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflectionV1alpha from "@switchboard/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { grpcClient } from "@switchboard/test-harness/clients";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { buf } from "@switchboard/test-harness/tools";
 
 let server: ServerProcess;
 before(async () => {

@@ -11,7 +11,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { existsSync, realpathSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { repoRoot } from "./harness/server-process.ts";
+import { repoRoot } from "@switchboard/test-harness/server-process";
 
 const workspaces = ["server", "web", "node-client"];
 

@@ -18,9 +18,9 @@ import {
   SimpleResponseSchema,
   StreamingOutputCallRequestSchema,
   StreamingOutputCallResponseSchema,
-} from "../gen/grpc/testing/messages_pb.js";
-import { grpcFrame } from "./harness/raw-http2.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+} from "@switchboard/gen/grpc/testing/messages_pb.js";
+import { grpcFrame } from "@switchboard/test-harness/raw-http2";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 /** One gRPC exchange as frames: whether the first HEADERS ended the stream, the DATA bytes, the trailers. */
 interface Exchange {

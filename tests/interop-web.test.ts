@@ -15,8 +15,8 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { TestService, UnimplementedService } from "../gen/grpc/testing/test_pb.js";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { TestService, UnimplementedService } from "@switchboard/gen/grpc/testing/test_pb.js";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const specialMessage = "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n";
 const trailingBin = new Uint8Array([0xab, 0xab, 0xab]);

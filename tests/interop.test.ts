@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { eventually } from "./harness/eventually.ts";
-import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { repoRoot, startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const loaderOptions: protoLoader.Options = { includeDirs: [path.join(repoRoot, "proto")], defaults: true };
 const zeros = (n: number) => Buffer.alloc(n);

@@ -9,15 +9,15 @@ import path from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { GetOrderRequestSchema, OrderService, type ProcessOrdersRequest } from "../gen/order/v1/order_pb.js";
+import { GetOrderRequestSchema, OrderService, type ProcessOrdersRequest } from "@switchboard/gen/order/v1/order_pb.js";
 import {
   ServerReflection,
   ServerReflectionRequestSchema,
   type ServerReflectionRequest,
-} from "../gen/grpc/reflection/v1/reflection_pb.js";
-import { pushable } from "./harness/pushable.ts";
-import { grpcFrame } from "./harness/raw-http2.ts";
-import { startServerProcess } from "./harness/server-process.ts";
+} from "@switchboard/gen/grpc/reflection/v1/reflection_pb.js";
+import { pushable } from "@switchboard/test-harness/pushable";
+import { grpcFrame } from "@switchboard/test-harness/raw-http2";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 
 test("a restart keeps added and updated orders (same --data-dir) and does not seed twice", async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), "switchboard-restart-"));

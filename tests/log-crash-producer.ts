@@ -1,8 +1,8 @@
 // Child process of tests/log-crash.test.ts: appends records to a commit log
 // as fast as it can from many concurrent appenders and prints one line
 // "offset producer seq" per acknowledged record, until it is killed.
-import { openCommitLog } from "../server/src/log/log.ts";
-import type { FsyncPolicy } from "../server/src/log/durability.ts";
+import { openCommitLog } from "@switchboard/server/log/log";
+import type { FsyncPolicy } from "@switchboard/server/log/durability";
 
 /** The value of record `seq` of producer `p`: its length varies, its bytes are checkable. */
 export function crashValue(p: number, seq: number): Buffer {

@@ -10,10 +10,10 @@ import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { openCommitLog } from "../server/src/log/log.ts";
-import { LogService } from "../gen/log/v1/log_pb.js";
-import { grpcClient } from "./harness/clients.ts";
-import { startServerProcess } from "./harness/server-process.ts";
+import { openCommitLog } from "@switchboard/server/log/log";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { grpcClient } from "@switchboard/test-harness/clients";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 import { crashLogConfig, crashValue } from "./log-crash-producer.ts";
 
 const producer = path.join(import.meta.dirname, "log-crash-producer.ts");

@@ -6,9 +6,9 @@
 // the dead consumer forever, with its heartbeat check switched off.)
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { openJetStreamLog, type JetStreamLog } from "../server/src/log/backend/jetstream.ts";
-import { eventually } from "./harness/eventually.ts";
-import { startNatsCluster, type NatsCluster, type NatsNode } from "./harness/nats.ts";
+import { openJetStreamLog, type JetStreamLog } from "@switchboard/server/log/backend/jetstream";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { startNatsCluster, type NatsCluster, type NatsNode } from "@switchboard/test-harness/nats";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

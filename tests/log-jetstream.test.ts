@@ -7,12 +7,12 @@ import { after, before, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
-import { LogService } from "../gen/log/v1/log_pb.js";
-import { grpcClient } from "./harness/clients.ts";
-import { eventually } from "./harness/eventually.ts";
-import { startNatsCluster, type NatsCluster } from "./harness/nats.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@switchboard/gen/grpc/health/v1/health_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { grpcClient } from "@switchboard/test-harness/clients";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { startNatsCluster, type NatsCluster } from "@switchboard/test-harness/nats";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);

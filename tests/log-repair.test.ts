@@ -9,9 +9,9 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { LogService } from "../gen/log/v1/log_pb.js";
-import { grpcClient } from "./harness/clients.ts";
-import { repoRoot, startServerProcess } from "./harness/server-process.ts";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { grpcClient } from "@switchboard/test-harness/clients";
+import { repoRoot, startServerProcess } from "@switchboard/test-harness/server-process";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);

@@ -8,10 +8,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { LogService, OffsetOutOfRangeSchema } from "../gen/log/v1/log_pb.js";
-import { grpcClient, transportMatrix } from "./harness/clients.ts";
-import { startNatsCluster, type NatsCluster } from "./harness/nats.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { LogService, OffsetOutOfRangeSchema } from "@switchboard/gen/log/v1/log_pb.js";
+import { grpcClient, transportMatrix } from "@switchboard/test-harness/clients";
+import { startNatsCluster, type NatsCluster } from "@switchboard/test-harness/nats";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const maxRecordBytes = 64 * 1024;
 const enc = (s: string) => new TextEncoder().encode(s);

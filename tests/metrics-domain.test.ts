@@ -8,15 +8,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { NodeService, TaskState } from "../gen/node/v1/node_pb.js";
-import { start } from "../server/src/server.ts";
-import { silentLogger } from "../server/src/logger.ts";
-import { startWorker } from "../node-client/src/worker/index.ts";
-import { etcdFixture } from "./harness/etcd.ts";
-import { eventually } from "./harness/eventually.ts";
-import { scrape, sum } from "./harness/metrics.ts";
-import { watchToEnd } from "./harness/node-tasks.ts";
-import { startServerProcess } from "./harness/server-process.ts";
+import { NodeService, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
+import { start } from "@switchboard/server/server";
+import { silentLogger } from "@switchboard/server/logger";
+import { startWorker } from "@switchboard/node-client/worker";
+import { etcdFixture } from "@switchboard/test-harness/etcd";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { scrape, sum } from "@switchboard/test-harness/metrics";
+import { watchToEnd } from "@switchboard/test-harness/node-tasks";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 
 test("task metrics: queued/assigned/running gauge, finished counter, connected workers, dispatch latency", async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), "switchboard-task-metrics-"));

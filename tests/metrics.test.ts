@@ -11,10 +11,10 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { LogService } from "../gen/log/v1/log_pb.js";
-import { start, type RunningServer } from "../server/src/server.ts";
-import { scrape, sum, type Sample } from "./harness/metrics.ts";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { start, type RunningServer } from "@switchboard/server/server";
+import { scrape, sum, type Sample } from "@switchboard/test-harness/metrics";
 
 const protocols: Array<{ label: string; make: (baseUrl: string) => Transport }> = [
   { label: "grpc", make: (baseUrl) => createGrpcTransport({ baseUrl }) },

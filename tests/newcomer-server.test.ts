@@ -7,8 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { startServerProcess } from "./harness/server-process.ts";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 
 test("a second server on a busy port says in one line which port and how to choose another, exit 1", async (t) => {
   const first = await startServerProcess();

@@ -9,12 +9,12 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { NodeService, NodeStatus, TaskState } from "../gen/node/v1/node_pb.js";
-import { fieldViolations } from "../server/src/errors.ts";
-import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
-import { processGone, watchToEnd, watchUntil } from "./harness/node-tasks.ts";
-import { eventually } from "./harness/eventually.ts";
+import { NodeService, NodeStatus, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
+import { fieldViolations } from "@switchboard/server/errors";
+import { repoRoot, startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess, type WorkerProcess } from "@switchboard/test-harness/worker-process";
+import { processGone, watchToEnd, watchUntil } from "@switchboard/test-harness/node-tasks";
+import { eventually } from "@switchboard/test-harness/eventually";
 
 const token = "cluster-test-token";
 const auth = { headers: { authorization: `Bearer ${token}` } };

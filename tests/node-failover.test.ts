@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { NodeService, NodeStatus, TaskState } from "../gen/node/v1/node_pb.js";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
-import { watchToEnd, watchUntil } from "./harness/node-tasks.ts";
-import { eventually } from "./harness/eventually.ts";
+import { NodeService, NodeStatus, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess, type WorkerProcess } from "@switchboard/test-harness/worker-process";
+import { watchToEnd, watchUntil } from "@switchboard/test-harness/node-tasks";
+import { eventually } from "@switchboard/test-harness/eventually";
 
 const alive = (w: WorkerProcess) => w.child.exitCode === null && w.child.signalCode === null;
 // A worker timeout long enough for workers to reconnect (backoff) to a

@@ -6,11 +6,11 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { NodeService, NodeStatus, TaskState } from "../gen/node/v1/node_pb.js";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
-import { watchUntil } from "./harness/node-tasks.ts";
-import { eventually } from "./harness/eventually.ts";
+import { NodeService, NodeStatus, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess, type WorkerProcess } from "@switchboard/test-harness/worker-process";
+import { watchUntil } from "@switchboard/test-harness/node-tasks";
+import { eventually } from "@switchboard/test-harness/eventually";
 
 let server: ServerProcess;
 let workers: WorkerProcess[] = [];

@@ -12,12 +12,12 @@ import path from "node:path";
 import * as tls from "node:tls";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { grpcClient } from "./harness/clients.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { eventually } from "./harness/eventually.ts";
-import { requireProgram } from "./harness/tools.ts";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "@switchboard/gen/grpc/health/v1/health_pb.js";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { grpcClient } from "@switchboard/test-harness/clients";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { requireProgram } from "@switchboard/test-harness/tools";
 
 const sniffTimeoutMs = 400;
 let server: ServerProcess;

@@ -13,12 +13,12 @@ import {
   type Order,
   type ProcessOrdersRequest,
   type UpdateOrdersRequest,
-} from "../gen/order/v1/order_pb.js";
+} from "@switchboard/gen/order/v1/order_pb.js";
 import { createTransport as createConnectProtocolTransport } from "@connectrpc/connect/protocol-connect";
-import { fieldViolations } from "../server/src/errors.ts";
-import { transportMatrix } from "./harness/clients.ts";
-import { pushable } from "./harness/pushable.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { fieldViolations } from "@switchboard/server/errors";
+import { transportMatrix } from "@switchboard/test-harness/clients";
+import { pushable } from "@switchboard/test-harness/pushable";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 let server: ServerProcess;
 before(async () => {

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import * as http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { GetOrderRequestSchema } from "../gen/order/v1/order_pb.js";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { GetOrderRequestSchema } from "@switchboard/gen/order/v1/order_pb.js";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 let server: ServerProcess;
 before(async () => {

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { start, type RunningServer } from "../server/src/server.ts";
-import { silentLogger } from "../server/src/logger.ts";
-import { eventually } from "./harness/eventually.ts";
-import { startPrometheus, type PrometheusProcess } from "./harness/prometheus.ts";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { start, type RunningServer } from "@switchboard/server/server";
+import { silentLogger } from "@switchboard/server/logger";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { startPrometheus, type PrometheusProcess } from "@switchboard/test-harness/prometheus";
 
 const token = "prometheus-test-token";
 let server: RunningServer;

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { repoRoot, startServerProcess } from "./harness/server-process.ts";
+import { repoRoot, startServerProcess } from "@switchboard/test-harness/server-process";
 
 const run = promisify(execFile);
 

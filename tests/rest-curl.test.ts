@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 const run = promisify(execFile);
 const token = "curl-test-token";

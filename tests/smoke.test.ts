@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { startServerProcess } from "./harness/server-process.ts";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 
 test("a server process starts on a random port and serves the seeded orders", async (t) => {
   const server = await startServerProcess();

@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseServerArgs } from "../server/src/config.ts";
-import { runCli } from "./harness/cli.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
+import { parseServerArgs } from "@switchboard/server/config";
+import { runCli } from "@switchboard/test-harness/cli";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess, type WorkerProcess } from "@switchboard/test-harness/worker-process";
 
 const token = "s3cret-token-from-a-file";
 const dir = mkdtempSync(path.join(tmpdir(), "switchboard-token-"));

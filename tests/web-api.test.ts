@@ -4,8 +4,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
-import { ensureWebBuilt, launchChromium, openPage } from "./harness/browser.ts";
-import { startServerProcess } from "./harness/server-process.ts";
+import { ensureWebBuilt, launchChromium, openPage } from "@switchboard/test-harness/browser";
+import { startServerProcess } from "@switchboard/test-harness/server-process";
 
 let browser: Browser;
 let webDir: string;

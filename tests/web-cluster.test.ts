@@ -1,10 +1,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
-import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "./harness/browser.ts";
-import { startEtcd, type EtcdProcess } from "./harness/etcd.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
+import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "@switchboard/test-harness/browser";
+import { startEtcd, type EtcdProcess } from "@switchboard/test-harness/etcd";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess, type WorkerProcess } from "@switchboard/test-harness/worker-process";
 
 // Cluster page in a real Chromium, over both browser protocols, against a
 // server registered in a real etcd and a real `switchboard worker` process:

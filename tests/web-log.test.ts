@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser } from "playwright-core";
-import { LogService } from "../gen/log/v1/log_pb.js";
-import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "./harness/browser.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "@switchboard/test-harness/browser";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 // Log page in a real Chromium, over both browser protocols: OUT_OF_RANGE is
 // explained, produce (text and JSON) works, and the live tail receives

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser } from "playwright-core";
-import { NodeService } from "../gen/node/v1/node_pb.js";
-import { ensureWebBuilt, launchChromium, openPage } from "./harness/browser.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
-import { startWorkerProcess, type WorkerProcess } from "./harness/worker-process.ts";
+import { NodeService } from "@switchboard/gen/node/v1/node_pb.js";
+import { ensureWebBuilt, launchChromium, openPage } from "@switchboard/test-harness/browser";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { startWorkerProcess, type WorkerProcess } from "@switchboard/test-harness/worker-process";
 
 // The pages as a new user sees them, against a server without --etcd and a
 // real worker: the registry says it is off (no "Live" badge), the workers

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser } from "playwright-core";
-import { OrderService } from "../gen/order/v1/order_pb.js";
-import { eventually } from "./harness/eventually.ts";
-import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "./harness/browser.ts";
-import { startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { eventually } from "@switchboard/test-harness/eventually";
+import { contentTypes, ensureWebBuilt, launchChromium, openPage, transports } from "@switchboard/test-harness/browser";
+import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 // Orders page in a real Chromium against a real server, over both browser
 // protocols: the search stream fills the table, deep links, the add form

@@ -5,9 +5,9 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { stripVTControlCharacters } from "node:util";
 import type { Browser } from "playwright-core";
-import { freePort } from "./harness/etcd.ts";
-import { contentTypes, ensureWebBuilt, launchChromium, openPage } from "./harness/browser.ts";
-import { repoRoot, startServerProcess, type ServerProcess } from "./harness/server-process.ts";
+import { freePort } from "@switchboard/test-harness/etcd";
+import { contentTypes, ensureWebBuilt, launchChromium, openPage } from "@switchboard/test-harness/browser";
+import { repoRoot, startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 
 // The app shell in a real Chromium: the protocol switch is remembered and
 // used, the UI is keyboard-usable and fits a phone, and a server that goes

@@ -1,17 +1,17 @@
-import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
-// The generated stubs live in the repository's shared gen/ folder (js + d.ts);
-// "@gen/..." points there. gen/ imports @bufbuild/protobuf, which resolves from
-// the root node_modules. `dedupe` makes the app, gen/ and connect-query share
+// The generated stubs (@switchboard/gen) and the shared helpers
+// (@switchboard/common) are workspace packages: npm links them into
+// node_modules and Vite follows the links to ../gen and ../common (hence
+// `fs.allow`). They import @bufbuild/protobuf and connect from the root
+// node_modules. `dedupe` makes the app, gen and connect-query share
 // one copy of protobuf, connect and React (workspaces may hoist different
 // versions to different node_modules folders; two copies of ConnectError
 // would break `instanceof` and error details).
 export default defineConfig({
   plugins: [react()],
   resolve: {
-    alias: { "@gen": fileURLToPath(new URL("../gen", import.meta.url)) },
     dedupe: ["@bufbuild/protobuf", "@connectrpc/connect", "@tanstack/react-query", "react", "react-dom"],
   },
   server: {

@@ -7,7 +7,7 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { LogService } from "../../gen/log/v1/log_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
 
 const handler = connectNodeAdapter({
   routes: (router) =>

@@ -7,7 +7,7 @@
 // that may run `echo` (`npx switchboard worker --allow echo`).
 import { parseArgs } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { TaskState } from "../../gen/node/v1/node_pb.js";
+import { TaskState } from "@switchboard/gen/node/v1/node_pb.js";
 import { createClients, protocols, type Protocol } from "../src/index.ts";
 
 const { values: flags } = parseArgs({

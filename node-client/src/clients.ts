@@ -1,12 +1,12 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
-import { ClusterService } from "../../gen/cluster/v1/cluster_pb.js";
-import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
-import { LogService } from "../../gen/log/v1/log_pb.js";
-import { NodeService } from "../../gen/node/v1/node_pb.js";
-import { OrderService } from "../../gen/order/v1/order_pb.js";
-import { bearerTokenInterceptor } from "./bearer-token.ts";
+import { ClusterService } from "@switchboard/gen/cluster/v1/cluster_pb.js";
+import { Health } from "@switchboard/gen/grpc/health/v1/health_pb.js";
+import { ServerReflection } from "@switchboard/gen/grpc/reflection/v1/reflection_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { NodeService } from "@switchboard/gen/node/v1/node_pb.js";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
+import { bearerTokenInterceptor } from "@switchboard/common/bearer-token";
 import { cancelOnBreak } from "./cancel-on-break.ts";
 import { traceContextInterceptor, type TraceContextHeaders } from "./trace-context.ts";
 import type { BalancedTransport } from "./discovery/balanced-transport.ts";
@@ -113,7 +113,7 @@ export function createClients(options: ClientsOptions): Clients {
     const discovery = lazy(async () => {
       const [{ createBalancedTransport }, { createEtcdClient }] = await Promise.all([
         import("./discovery/balanced-transport.ts"),
-        import("./discovery/etcd-client.ts"),
+        import("@switchboard/naming/etcd-client"),
       ]);
       return { createBalancedTransport, etcd: createEtcdClient(options.etcd as string | string[]) };
     });

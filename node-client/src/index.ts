@@ -4,7 +4,7 @@ export { createClients } from "./clients.ts";
 export type { Clients, ClientsOptions } from "./clients.ts";
 export { createTransport, protocols } from "./transport.ts";
 export type { ClosableTransport, HttpVersion, Protocol, TransportOptions } from "./transport.ts";
-export { bearerTokenInterceptor } from "./bearer-token.ts";
+export { bearerTokenInterceptor } from "@switchboard/common/bearer-token";
 export { traceContextFromEnv, traceContextInterceptor, type TraceContextHeaders } from "./trace-context.ts";
 // Service discovery (etcd) and client-side balancing: see discovery/index.ts.
 export {

@@ -3,8 +3,8 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { usage } from "../../server/src/config.ts";
-import { listInstances } from "../../node-client/src/discovery/list-instances.ts";
+import { usage } from "@switchboard/server/config";
+import { listInstances } from "@switchboard/naming/list-instances";
 import { spawnGroup, stopAndThrow, type GroupProcess } from "./process-group.ts";
 import { tail, waitFor } from "./wait.ts";
 

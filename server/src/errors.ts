@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema } from "@switchboard/gen/google/rpc/error_details_pb.js";
 
 /** One invalid field of a request, reported in google.rpc.BadRequest. */
 export interface FieldViolation {

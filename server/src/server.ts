@@ -3,14 +3,14 @@ import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
-import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
-import * as reflectionV1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
-import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { file_grpc_health_v1_health, Health } from "@switchboard/gen/grpc/health/v1/health_pb.js";
+import * as reflectionV1 from "@switchboard/gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflectionV1alpha from "@switchboard/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { defaultServerOptions, type ServerOptions } from "./config.ts";
 import { shuttingDown } from "./errors.ts";
 import { HealthStatus, ServingStatus } from "./health/health-status.ts";
 import { registerHealth } from "./health/health-service.ts";
-import { file_cluster_v1_cluster, ClusterService } from "../../gen/cluster/v1/cluster_pb.js";
+import { file_cluster_v1_cluster, ClusterService } from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import { registerClusterService } from "./cluster/cluster-service.ts";
 import { setupCluster } from "./registry/cluster-setup.ts";
 import { createFastPath, recordRoutes } from "./fastpath/index.ts";
@@ -33,7 +33,7 @@ import { tracerFromEnv, type RpcTracer } from "./trace/rpc-tracer.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { registerReflection } from "./reflection/reflection-service.ts";
 import { createRestGateway } from "./rest/rest-gateway.ts";
-import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_error_details } from "@switchboard/gen/google/rpc/error_details_pb.js";
 import type { ServiceModule } from "./service-module.ts";
 import { serviceModules } from "./services.ts";
 import { openDatabase } from "./db/open.ts";
@@ -343,7 +343,12 @@ async function closeAll(modules: ServiceModule[], logger: Logger): Promise<void>
 
 /** The OpenAPI document `npm run generate` wrote (tools/protoc-gen-openapi), if present. */
 function readOpenApi(): string | undefined {
-  const file = new URL("../../gen/openapi/openapi.json", import.meta.url);
+  let file: URL;
+  try {
+    file = new URL(import.meta.resolve("@switchboard/gen/openapi/openapi.json"));
+  } catch {
+    return undefined; // resolving a subpath whose file is missing throws
+  }
   return existsSync(file) ? readFileSync(file, "utf8") : undefined;
 }
 

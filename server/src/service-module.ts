@@ -5,7 +5,7 @@ import type { HealthStatus } from "./health/health-status.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics/metrics.ts";
 import type { PgDb } from "./db/pg-db.ts";
-import type { Backend } from "../../gen/cluster/v1/cluster_pb.js";
+import type { Backend } from "@switchboard/gen/cluster/v1/cluster_pb.js";
 
 /** What a service module gets from the server when it opens. */
 export interface ServiceContext {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Client } from "@connectrpc/connect";
-import { NodeService, TaskState, type Task } from "../../gen/node/v1/node_pb.js";
+import { NodeService, TaskState, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 
 const finalStates = [TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED];
 

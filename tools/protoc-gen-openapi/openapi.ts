@@ -1,7 +1,7 @@
 import { ScalarType, type DescEnum, type DescField, type DescFile, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import { getComments } from "@bufbuild/protoplugin";
-import { findHttpExtension, httpBindings, type HttpBinding } from "../../server/src/rest/http-rules.ts";
-import { openApiPath, parsePathTemplate } from "../../server/src/rest/path-template.ts";
+import { findHttpExtension, httpBindings, type HttpBinding } from "@switchboard/server/rest/http-rules";
+import { openApiPath, parsePathTemplate } from "@switchboard/server/rest/path-template";
 
 type Schema = Record<string, unknown>;
 

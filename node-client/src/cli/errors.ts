@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import { OffsetOutOfRangeSchema } from "../../../gen/log/v1/log_pb.js";
+import { BadRequestSchema } from "@switchboard/gen/google/rpc/error_details_pb.js";
+import { OffsetOutOfRangeSchema } from "@switchboard/gen/log/v1/log_pb.js";
 import { ExitCode, UsageError, type ExitCodeValue } from "./exit-codes.ts";
 
 /** "InvalidArgument" → "INVALID_ARGUMENT": the gRPC status code name. */

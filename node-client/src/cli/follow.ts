@@ -1,5 +1,5 @@
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
-import { Backoff, type BackoffOptions } from "../backoff.ts";
+import { Backoff, type BackoffOptions } from "@switchboard/common/backoff";
 import { isConnectionFailure } from "../discovery/retry-policy.ts";
 
 /** Options of `follow`. */

@@ -1,7 +1,7 @@
 // Human-readable formatting of messages and tables (the --json output uses
 // toJson instead).
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { NodeStatus, TaskState, type Task } from "../../../gen/node/v1/node_pb.js";
+import { NodeStatus, TaskState, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 
 /** 180000n → "$1,800.00". */
 export function formatCents(cents: bigint): string {

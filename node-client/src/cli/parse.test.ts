@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TaskState } from "../../../gen/node/v1/node_pb.js";
+import { TaskState } from "@switchboard/gen/node/v1/node_pb.js";
 import { parseDurationMs, parseLabel, parseOffset, parsePriceCents, parseServerUrl, parseTaskState } from "./parse.ts";
 
 test("parseDurationMs", () => {

@@ -2,8 +2,8 @@
 // InvalidArgumentError, which the CLI reports as a usage error (exit 2).
 import { InvalidArgumentError } from "commander";
 import { readFileSync } from "node:fs";
-import { TaskState } from "../../../gen/node/v1/node_pb.js";
-import { parseDurationMs as parseDuration } from "../duration.ts";
+import { TaskState } from "@switchboard/gen/node/v1/node_pb.js";
+import { parseDurationMs as parseDuration } from "@switchboard/common/duration";
 import { protocols, type Protocol } from "../transport.ts";
 
 /** "500ms", "30s", "1.5m", "2h", "1d" or a bare number of milliseconds → milliseconds (> 0); see ../duration.ts. */

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { createServer, type Http2Server } from "node:http2";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { OrderService } from "../../../gen/order/v1/order_pb.js";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
 import { createBalancedTransport } from "./balanced-transport.ts";
-import { staticResolver } from "./resolver.ts";
+import { staticResolver } from "@switchboard/naming/resolver";
 
 interface TestServer {
   address: string;

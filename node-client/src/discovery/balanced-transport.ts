@@ -1,12 +1,12 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import type { Etcd3 } from "etcd3";
-import { backoffDelay } from "../backoff.ts";
+import { backoffDelay } from "@switchboard/common/backoff";
 import { createTransport, type ClosableTransport, type Protocol } from "../transport.ts";
 import { RoundRobinPicker } from "./picker.ts";
-import { createEtcdResolver, type Resolver } from "./resolver.ts";
+import { createEtcdResolver, type Resolver } from "@switchboard/naming/resolver";
 import { isConnectionFailure, isRetryable } from "./retry-policy.ts";
-import { defaultServicePrefix, normalizePrefix, serviceKeyPrefix } from "./endpoint-record.ts";
+import { defaultServicePrefix, normalizePrefix, serviceKeyPrefix } from "@switchboard/naming/endpoint-record";
 
 type HeadersInit_ = ConstructorParameters<typeof Headers>[0];
 

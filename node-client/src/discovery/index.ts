@@ -5,7 +5,7 @@ export {
   type BalancedTransport,
   type BalancedTransportOptions,
 } from "./balanced-transport.ts";
-export { createEtcdClient, parseEtcdEndpoints, type EtcdClientOptions } from "./etcd-client.ts";
+export { createEtcdClient, parseEtcdEndpoints, type EtcdClientOptions } from "@switchboard/naming/etcd-client";
 export {
   decodeEndpoint,
   defaultServicePrefix,
@@ -16,18 +16,18 @@ export {
   serviceKeyPrefix,
   type Endpoint,
   type EndpointMetadata,
-} from "./endpoint-record.ts";
-export { LeasedKeys, type DiscoveryLogger, type LeasedKeysOptions } from "./leased-keys.ts";
+} from "@switchboard/naming/endpoint-record";
+export { LeasedKeys, type DiscoveryLogger, type LeasedKeysOptions } from "@switchboard/naming/leased-keys";
 export { RoundRobinPicker, type PickerOptions } from "./picker.ts";
-export { PrefixWatcher, type PrefixWatcherOptions } from "./prefix-watcher.ts";
-export { createEtcdResolver, staticResolver, type EtcdResolverOptions, type Resolver } from "./resolver.ts";
+export { PrefixWatcher, type PrefixWatcherOptions } from "@switchboard/naming/prefix-watcher";
+export { createEtcdResolver, staticResolver, type EtcdResolverOptions, type Resolver } from "@switchboard/naming/resolver";
 export { failedBeforeProcessing, isConnectionFailure, isIdempotent, isRetryable } from "./retry-policy.ts";
-export { listInstances, type ListedInstance } from "./list-instances.ts";
+export { listInstances, type ListedInstance } from "@switchboard/naming/list-instances";
 export {
   listWorkers,
   registerWorker,
   watchWorkers,
   type RegisterWorkerOptions,
   type WorkerRegistration,
-} from "./register-worker.ts";
-export { decodeWorker, workerKey, type WorkerRecord } from "./worker-record.ts";
+} from "@switchboard/naming/register-worker";
+export { decodeWorker, workerKey, type WorkerRecord } from "@switchboard/naming/worker-record";

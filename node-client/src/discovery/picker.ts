@@ -1,4 +1,4 @@
-import { backoffDelay } from "../backoff.ts";
+import { backoffDelay } from "@switchboard/common/backoff";
 
 /** Options of `RoundRobinPicker`. */
 export interface PickerOptions {

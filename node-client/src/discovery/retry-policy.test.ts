@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { LogService } from "../../../gen/log/v1/log_pb.js";
-import { OrderService } from "../../../gen/order/v1/order_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
 import { failedBeforeProcessing, isConnectionFailure, isIdempotent, isRetryable } from "./retry-policy.ts";
 
 function nodeError(code: string): Error {

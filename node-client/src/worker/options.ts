@@ -1,6 +1,6 @@
 import type { Transport } from "@connectrpc/connect";
 import type { Protocol } from "../transport.ts";
-import type { BackoffOptions } from "../backoff.ts";
+import type { BackoffOptions } from "@switchboard/common/backoff";
 
 /** A line of what the worker is doing (the CLI prints them as JSON). Never carries commands or output. */
 export type WorkerEvent =

@@ -11,11 +11,11 @@ import {
   TaskState,
   type FinishTaskRequest,
   type Task,
-} from "../../../gen/node/v1/node_pb.js";
-import { bearerTokenInterceptor } from "../bearer-token.ts";
+} from "@switchboard/gen/node/v1/node_pb.js";
+import { bearerTokenInterceptor } from "@switchboard/common/bearer-token";
 import { createTransport } from "../transport.ts";
 import { parseAllowList, refusal, resolveProgram } from "./allowlist.ts";
-import { Backoff } from "../backoff.ts";
+import { Backoff } from "@switchboard/common/backoff";
 import { fatalHint, isTransient } from "./transient.ts";
 import { childEnv } from "./child-env.ts";
 import { workerDefaults, type WorkerEvent, type WorkerOptions } from "./options.ts";

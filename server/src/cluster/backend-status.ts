@@ -4,7 +4,7 @@
 // through ServiceModule.backends(); otherwise the backend is described from
 // the options: embedded SQLite/segments under --data-dir, or PostgreSQL.
 import { create } from "@bufbuild/protobuf";
-import { BackendHealth, BackendSchema, type Backend } from "../../../gen/cluster/v1/cluster_pb.js";
+import { BackendHealth, BackendSchema, type Backend } from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import type { ServerOptions } from "../config.ts";
 import type { PgDb } from "../db/pg-db.ts";
 import { redactUrl } from "../db/redact.ts";

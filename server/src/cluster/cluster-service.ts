@@ -10,7 +10,7 @@ import {
   type ListInstancesResponse,
   type ListWorkersResponse,
   type WatchInstancesResponse,
-} from "../../../gen/cluster/v1/cluster_pb.js";
+} from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import { abortReason, invalidArgument } from "../errors.ts";
 import { clusterStatus, ownStatus, type StatusSource } from "./cluster-status.ts";
 import type { InstanceView } from "./instance-view.ts";

@@ -7,7 +7,7 @@ import {
   InstanceStatusSchema,
   type Instance,
   type InstanceStatus,
-} from "../../../gen/cluster/v1/cluster_pb.js";
+} from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import type { BackendReporter } from "./backend-status.ts";
 import type { InstanceView } from "./instance-view.ts";
 

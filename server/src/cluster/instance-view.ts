@@ -1,9 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Etcd3 } from "etcd3";
-import { InstanceSchema, type Instance } from "../../../gen/cluster/v1/cluster_pb.js";
-import { decodeEndpoint, normalizePrefix, type Endpoint } from "../../../node-client/src/discovery/endpoint-record.ts";
-import { PrefixWatcher } from "../../../node-client/src/discovery/prefix-watcher.ts";
+import { InstanceSchema, type Instance } from "@switchboard/gen/cluster/v1/cluster_pb.js";
+import { decodeEndpoint, normalizePrefix, type Endpoint } from "@switchboard/naming/endpoint-record";
+import { PrefixWatcher } from "@switchboard/naming/prefix-watcher";
 import type { Logger } from "../logger.ts";
 
 /** The registered service instances, kept up to date. */

@@ -1,9 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Etcd3 } from "etcd3";
-import { RegisteredWorkerSchema, type RegisteredWorker } from "../../../gen/cluster/v1/cluster_pb.js";
-import { watchWorkers } from "../../../node-client/src/discovery/register-worker.ts";
-import type { WorkerRecord } from "../../../node-client/src/discovery/worker-record.ts";
+import { RegisteredWorkerSchema, type RegisteredWorker } from "@switchboard/gen/cluster/v1/cluster_pb.js";
+import { watchWorkers } from "@switchboard/naming/register-worker";
+import type { WorkerRecord } from "@switchboard/naming/worker-record";
 
 /** The worker nodes registered in etcd, kept up to date. */
 export interface WorkerView {

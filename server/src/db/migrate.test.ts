@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
-import { startPostgres, type TestPostgres } from "../../../tests/harness/postgres.ts";
+import { startPostgres, type TestPostgres } from "@switchboard/test-harness/postgres";
 import { migrate, migrations } from "./migrate.ts";
 import { PgDb } from "./pg-db.ts";
 import { silentLogger } from "../logger.ts";

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before } from "node:test";
-import { startPostgres, type TestPostgres } from "../../../tests/harness/postgres.ts";
+import { startPostgres, type TestPostgres } from "@switchboard/test-harness/postgres";
 import { silentLogger } from "../logger.ts";
 import { PgDb } from "./pg-db.ts";
 

@@ -4,7 +4,7 @@ import { gzipSync } from "node:zlib";
 import { create, toBinary, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createMethodSerializationLookup } from "@connectrpc/connect/protocol";
-import { OrderService, ProcessOrdersRequestSchema, type ProcessOrdersRequest } from "../../../gen/order/v1/order_pb.js";
+import { OrderService, ProcessOrdersRequestSchema, type ProcessOrdersRequest } from "@switchboard/gen/order/v1/order_pb.js";
 import { compressionGzip } from "@connectrpc/connect-node";
 import { RequestStream } from "./request-stream.ts";
 

@@ -1,5 +1,5 @@
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import { Health } from "@switchboard/gen/grpc/health/v1/health_pb.js";
 import { EventQueue } from "../event-queue.ts";
 import { HealthStatus, ServingStatus } from "./health-status.ts";
 

@@ -1,4 +1,4 @@
-import { TestService, UnimplementedService } from "../../../gen/grpc/testing/test_pb.js";
+import { TestService, UnimplementedService } from "@switchboard/gen/grpc/testing/test_pb.js";
 import type { ServiceModuleFactory } from "../service-module.ts";
 import { testService } from "./test-service.ts";
 

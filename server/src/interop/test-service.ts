@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type { TestService } from "../../../gen/grpc/testing/test_pb.js";
+import type { TestService } from "@switchboard/gen/grpc/testing/test_pb.js";
 import {
   PayloadSchema,
   PayloadType,
@@ -9,7 +9,7 @@ import {
   type Payload,
   type ResponseParameters,
   type StreamingOutputCallRequest,
-} from "../../../gen/grpc/testing/messages_pb.js";
+} from "@switchboard/gen/grpc/testing/messages_pb.js";
 import { messageCompression, takeRequestCompressed } from "../message-compression.ts";
 
 const echoInitial = "x-grpc-test-echo-initial";

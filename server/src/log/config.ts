@@ -1,4 +1,4 @@
-import { parseDurationMs as parseDuration } from "../../../node-client/src/duration.ts";
+import { parseDurationMs as parseDuration } from "@switchboard/common/duration";
 import type { FsyncPolicy } from "./durability.ts";
 
 /**
@@ -88,7 +88,7 @@ export function resolveLogConfig(partial: Partial<LogConfig> = {}): LogConfig {
   return config;
 }
 
-/** A whole duration such as "500ms", "90s", "15m", "24h", "7d" or plain milliseconds, 0 allowed (the shared parser of node-client/src/duration.ts). */
+/** A whole duration such as "500ms", "90s", "15m", "24h", "7d" or plain milliseconds, 0 allowed (the shared parser of common/src/duration.ts). */
 export function parseDurationMs(flag: string, text: string): number {
   return parseDuration(text, { flag, min: 0, fractions: false });
 }

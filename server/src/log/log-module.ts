@@ -1,5 +1,5 @@
 import path from "node:path";
-import { LogService } from "../../../gen/log/v1/log_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
 import { ServingStatus } from "../health/health-status.ts";
 import type { ServiceContext, ServiceModuleFactory } from "../service-module.ts";
 import type { CommitLog } from "./commit-log.ts";

@@ -5,7 +5,7 @@ import {
   OffsetOutOfRangeSchema,
   type ProduceStreamRequest,
   type Record as LogRecordMessage,
-} from "../../../gen/log/v1/log_pb.js";
+} from "@switchboard/gen/log/v1/log_pb.js";
 import { abortReason, invalidArgument, shuttingDown } from "../errors.ts";
 import { LogUnavailableError, type CommitLog } from "./commit-log.ts";
 import { CorruptRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError } from "./log-errors.ts";

@@ -1,6 +1,6 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { NodeStatus, TaskState, type Node, type WatchTasksResponse } from "../../../gen/node/v1/node_pb.js";
+import { NodeStatus, TaskState, type Node, type WatchTasksResponse } from "@switchboard/gen/node/v1/node_pb.js";
 import { isFinal } from "../node/task-state.ts";
 
 /** What the task metrics follow: the master's watch and node list (sync today; async works too). */

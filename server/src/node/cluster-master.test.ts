@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { NodeSchema, NodeStatus, SubmitTaskRequestSchema, TaskSchema, TaskState } from "../../../gen/node/v1/node_pb.js";
-import { startPostgres, type TestPostgres } from "../../../tests/harness/postgres.ts";
+import { NodeSchema, NodeStatus, SubmitTaskRequestSchema, TaskSchema, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
+import { startPostgres, type TestPostgres } from "@switchboard/test-harness/postgres";
 import { PgDb } from "../db/pg-db.ts";
 import { silentLogger } from "../logger.ts";
 import { ClusterMaster, type ClusterMasterOptions } from "./cluster-master.ts";
-import { eventually } from "../../../tests/harness/eventually.ts";
+import { eventually } from "@switchboard/test-harness/eventually";
 
 let server: TestPostgres;
 let n = 0;

@@ -8,7 +8,7 @@ import {
   type ReportStatusRequest,
   type SubmitTaskRequest,
   type Task,
-} from "../../../gen/node/v1/node_pb.js";
+} from "@switchboard/gen/node/v1/node_pb.js";
 import type { PgDb } from "../db/pg-db.ts";
 import { NotifyListener } from "../db/notify-listener.ts";
 import { isUnavailable } from "../db/pg-errors.ts";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { TaskSchema, TaskState, type SubmitTaskRequest, type Task } from "../../../gen/node/v1/node_pb.js";
+import { TaskSchema, TaskState, type SubmitTaskRequest, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import { isActive } from "./task-state.ts";
 import type { TaskTrace } from "./task-master.ts";
 

@@ -14,7 +14,7 @@ import {
   SubmitTaskRequestSchema,
   TaskState,
   type AssignTaskResponse,
-} from "../../../gen/node/v1/node_pb.js";
+} from "@switchboard/gen/node/v1/node_pb.js";
 import { silentLogger } from "../logger.ts";
 import { NodeMaster, type Session } from "./node-master.ts";
 import { SqliteTaskStore } from "./store/sqlite.ts";

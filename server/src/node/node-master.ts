@@ -9,7 +9,7 @@ import {
   type ReportStatusRequest,
   type SubmitTaskRequest,
   type Task,
-} from "../../../gen/node/v1/node_pb.js";
+} from "@switchboard/gen/node/v1/node_pb.js";
 import type { Logger } from "../logger.ts";
 import { Dispatcher } from "./embedded/dispatcher.ts";
 import { TaskBook } from "./embedded/task-book.ts";

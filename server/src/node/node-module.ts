@@ -1,5 +1,5 @@
 import path from "node:path";
-import { NodeService } from "../../../gen/node/v1/node_pb.js";
+import { NodeService } from "@switchboard/gen/node/v1/node_pb.js";
 import type { ServiceModuleFactory } from "../service-module.ts";
 import { bearerCheck } from "./auth.ts";
 import { ClusterMaster } from "./cluster-master.ts";

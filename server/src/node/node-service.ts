@@ -1,5 +1,5 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { NodeService, type AssignTaskResponse, type WatchTasksResponse } from "../../../gen/node/v1/node_pb.js";
+import { NodeService, type AssignTaskResponse, type WatchTasksResponse } from "@switchboard/gen/node/v1/node_pb.js";
 import { abortReason, invalidArgument } from "../errors.ts";
 import { formatTraceparent, traceKey } from "../trace/trace-context.ts";
 import type { EventQueue } from "../event-queue.ts";

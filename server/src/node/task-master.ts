@@ -7,7 +7,7 @@ import type {
   SubmitTaskRequest,
   Task,
   WatchTasksResponse,
-} from "../../../gen/node/v1/node_pb.js";
+} from "@switchboard/gen/node/v1/node_pb.js";
 import type { EventQueue } from "../event-queue.ts";
 import type { TaskFilter, TaskPage } from "./task-store.ts";
 

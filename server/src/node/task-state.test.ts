@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { TaskSchema, TaskState } from "../../../gen/node/v1/node_pb.js";
+import { TaskSchema, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
 import { applyTransition, canTransition, isActive, isFinal } from "./task-state.ts";
 
 const S = TaskState;

@@ -1,5 +1,5 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { TaskState, type Task, type TaskResult } from "../../../gen/node/v1/node_pb.js";
+import { TaskState, type Task, type TaskResult } from "@switchboard/gen/node/v1/node_pb.js";
 
 /**
  * The task life cycle as a table: from each state, the states it may move to.

@@ -1,4 +1,4 @@
-import type { Node, Task, TaskState } from "../../../gen/node/v1/node_pb.js";
+import type { Node, Task, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
 
 /** A page of tasks, newest first. */
 export interface TaskPage {

@@ -1,4 +1,4 @@
-import type { SubmitTaskRequest } from "../../../gen/node/v1/node_pb.js";
+import type { SubmitTaskRequest } from "@switchboard/gen/node/v1/node_pb.js";
 import type { FieldViolation } from "../errors.ts";
 
 /** Limits of a submitted task (documented in the README). */

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Task, WatchTasksResponse } from "../../../gen/node/v1/node_pb.js";
+import type { Task, WatchTasksResponse } from "@switchboard/gen/node/v1/node_pb.js";
 import { EventQueue } from "../event-queue.ts";
 import { isFinal } from "./task-state.ts";
 

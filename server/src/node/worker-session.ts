@@ -1,6 +1,6 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AssignTaskResponse, Task } from "../../../gen/node/v1/node_pb.js";
+import type { AssignTaskResponse, Task } from "@switchboard/gen/node/v1/node_pb.js";
 import { EventQueue } from "../event-queue.ts";
 
 /**

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { OrderService } from "../../../gen/order/v1/order_pb.js";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
 import type { ServiceModuleFactory } from "../service-module.ts";
 import { orderService } from "./order-service.ts";
 import type { OrderStore } from "./order-store.ts";

@@ -5,7 +5,7 @@ import {
   OrderService,
   type CombinedShipment,
   type Order,
-} from "../../../gen/order/v1/order_pb.js";
+} from "@switchboard/gen/order/v1/order_pb.js";
 import { untilAborted } from "../abortable.ts";
 import { abortReason, invalidArgument } from "../errors.ts";
 import type { OrderStore } from "./order-store.ts";

@@ -1,4 +1,4 @@
-import type { Order } from "../../../gen/order/v1/order_pb.js";
+import type { Order } from "@switchboard/gen/order/v1/order_pb.js";
 
 /**
  * Where orders live: the embedded SQLite store (store/sqlite.ts, the default)

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { OrderSchema, type Order } from "../../../gen/order/v1/order_pb.js";
+import { OrderSchema, type Order } from "@switchboard/gen/order/v1/order_pb.js";
 
 /** The orders of "gRPC: Up and Running", stored on first start. */
 export function seedOrders(): Order[] {

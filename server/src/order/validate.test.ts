@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
-import { OrderSchema, type Order } from "../../../gen/order/v1/order_pb.js";
+import { OrderSchema, type Order } from "@switchboard/gen/order/v1/order_pb.js";
 import { orderLimits, validateOrder, validateOrderId } from "./validate.ts";
 
 const good = { id: "ord_1-A", items: ["Pen"], destination: "Oslo", priceCents: 0n, description: "" };

@@ -1,4 +1,4 @@
-import type { Order } from "../../../gen/order/v1/order_pb.js";
+import type { Order } from "@switchboard/gen/order/v1/order_pb.js";
 import type { FieldViolation } from "../errors.ts";
 
 /** 1 to 64 letters, digits, '-' or '_'. */

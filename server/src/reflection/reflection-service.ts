@@ -9,8 +9,8 @@ import {
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectRouter } from "@connectrpc/connect";
 import { untilAborted } from "../abortable.ts";
-import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import * as v1 from "@switchboard/gen/grpc/reflection/v1/reflection_pb.js";
+import * as v1alpha from "@switchboard/gen/grpc/reflection/v1alpha/reflection_pb.js";
 
 /**
  * gRPC server reflection, v1 and v1alpha, answered from the descriptors

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { Etcd3 } from "etcd3";
-import { createEtcdClient } from "../../../node-client/src/discovery/etcd-client.ts";
+import { createEtcdClient } from "@switchboard/naming/etcd-client";
 import { disabledInstanceView, etcdInstanceView, type InstanceView } from "../cluster/instance-view.ts";
 import { disabledWorkerView, etcdWorkerView, type WorkerView } from "../cluster/worker-view.ts";
-import { defaultWorkerPrefix } from "../../../node-client/src/discovery/endpoint-record.ts";
+import { defaultWorkerPrefix } from "@switchboard/naming/endpoint-record";
 import type { ServerOptions } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { defaultAdvertise } from "./advertise.ts";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Etcd3 } from "etcd3";
-import { encodeEndpoint, endpointKey, type EndpointMetadata } from "../../../node-client/src/discovery/endpoint-record.ts";
-import { LeasedKeys } from "../../../node-client/src/discovery/leased-keys.ts";
+import { encodeEndpoint, endpointKey, type EndpointMetadata } from "@switchboard/naming/endpoint-record";
+import { LeasedKeys } from "@switchboard/naming/leased-keys";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "./registry.ts";
 

@@ -1,7 +1,7 @@
 import { getOption, hasOption, type DescExtension, type DescFile, type DescMethod } from "@bufbuild/protobuf";
 import type { GenExtension } from "@bufbuild/protobuf/codegenv2";
 import type { MethodOptions } from "@bufbuild/protobuf/wkt";
-import type { HttpRule } from "../../../gen/google/api/http_pb.js";
+import type { HttpRule } from "@switchboard/gen/google/api/http_pb.js";
 
 /** One REST binding of a method: a verb, a path template, and where the body goes. */
 export interface HttpBinding {

@@ -2,7 +2,7 @@ import { toJson, type DescField, type DescService, type JsonValue, type Message,
 import { Code, ConnectError, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { http } from "../../../gen/google/api/annotations_pb.js";
+import { http } from "@switchboard/gen/google/api/annotations_pb.js";
 import { untilAborted } from "../abortable.ts";
 import { FastContext } from "../fastpath/fast-context.ts";
 import { createInvoker, normalize, type Invoker } from "../fastpath/invoke.ts";

@@ -1,7 +1,7 @@
 import { useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
-import { Health, HealthCheckResponse_ServingStatus } from "@gen/grpc/health/v1/health_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "@switchboard/gen/grpc/health/v1/health_pb.js";
 import { useTransportChoice } from "../lib/transport-context.tsx";
 
 /**

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema } from "@gen/google/rpc/error_details_pb.js";
-import { OffsetOutOfRangeSchema, type OffsetOutOfRange } from "@gen/log/v1/log_pb.js";
+import { BadRequestSchema } from "@switchboard/gen/google/rpc/error_details_pb.js";
+import { OffsetOutOfRangeSchema, type OffsetOutOfRange } from "@switchboard/gen/log/v1/log_pb.js";
 
 /** A field violation from google.rpc.BadRequest. */
 export interface Violation {

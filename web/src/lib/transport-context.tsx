@@ -1,6 +1,6 @@
 import { TransportProvider } from "@connectrpc/connect-query";
 import { createContext, useContext, useMemo, useRef, useState, type ReactNode } from "react";
-import { bearerTokenInterceptor } from "../../../node-client/src/bearer-token.ts";
+import { bearerTokenInterceptor } from "@switchboard/common/bearer-token";
 import {
   createTransport,
   loadTransportKind,

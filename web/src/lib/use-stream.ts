@@ -1,6 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
-import { Backoff } from "../../../node-client/src/backoff.ts";
+import { Backoff } from "@switchboard/common/backoff";
 import { isUnreachable } from "./errors.ts";
 
 export type StreamStatus = "idle" | "live" | "reconnecting" | "done" | "error";

@@ -4,7 +4,7 @@ import {
   GetClusterStatusResponseSchema,
   type Backend,
   type GetClusterStatusResponse,
-} from "../../../../gen/cluster/v1/cluster_pb.js";
+} from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
 import { ExitCode } from "../exit-codes.ts";

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../../../gen/grpc/health/v1/health_pb.js";
+import { HealthCheckResponse_ServingStatus as ServingStatus } from "@switchboard/gen/grpc/health/v1/health_pb.js";
 import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
 import { ExitCode } from "../exit-codes.ts";

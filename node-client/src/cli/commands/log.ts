@@ -6,7 +6,7 @@ import {
   RecordSchema,
   ProduceStreamRequestSchema,
   type Record as LogRecord,
-} from "../../../../gen/log/v1/log_pb.js";
+} from "@switchboard/gen/log/v1/log_pb.js";
 import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
 import { UsageError } from "../exit-codes.ts";

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { NodeSchema } from "../../../../gen/node/v1/node_pb.js";
+import { NodeSchema } from "@switchboard/gen/node/v1/node_pb.js";
 import { examples, withCli } from "../action.ts";
 import { formatLabels, formatTable, formatTime, nodeStatusName } from "../format.ts";
 

@@ -8,7 +8,7 @@ import {
   type Order,
   ProcessOrdersRequestSchema,
   UpdateOrdersRequestSchema,
-} from "../../../../gen/order/v1/order_pb.js";
+} from "@switchboard/gen/order/v1/order_pb.js";
 import { examples, withCli } from "../action.ts";
 import { UsageError } from "../exit-codes.ts";
 import { formatCents, formatDetails, formatTable } from "../format.ts";

@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Command } from "commander";
-import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../../../gen/grpc/health/v1/health_pb.js";
-import type { ServerReflectionRequestSchema } from "../../../../gen/grpc/reflection/v1/reflection_pb.js";
+import { HealthCheckResponse_ServingStatus as ServingStatus } from "@switchboard/gen/grpc/health/v1/health_pb.js";
+import type { ServerReflectionRequestSchema } from "@switchboard/gen/grpc/reflection/v1/reflection_pb.js";
 import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
 import { formatLabels, formatTable } from "../format.ts";
@@ -33,10 +33,10 @@ export function servicesCommand(): Command {
 async function listFromEtcd(cli: Cli): Promise<void> {
   // Loaded here, not at start-up: etcd3 (grpc-js, protobufjs) is heavy.
   const [{ defaultServicePrefix }, { listInstances }, { createEtcdClient }, { listWorkers }] = await Promise.all([
-    import("../../discovery/endpoint-record.ts"),
-    import("../../discovery/list-instances.ts"),
-    import("../../discovery/etcd-client.ts"),
-    import("../../discovery/register-worker.ts"),
+    import("@switchboard/naming/endpoint-record"),
+    import("@switchboard/naming/list-instances"),
+    import("@switchboard/naming/etcd-client"),
+    import("@switchboard/naming/register-worker"),
   ]);
   const prefix = cli.globals.etcdPrefix ?? defaultServicePrefix;
   const etcd = createEtcdClient(cli.globals.etcd!);

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Command, Option } from "commander";
-import { SubmitTaskResponseSchema, TaskSchema, TaskState, type Task } from "../../../../gen/node/v1/node_pb.js";
+import { SubmitTaskResponseSchema, TaskSchema, TaskState, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import { examples, withCli } from "../action.ts";
 import type { Cli } from "../context.ts";
 import { ExitCode } from "../exit-codes.ts";
@@ -16,7 +16,7 @@ import {
   taskStateName,
 } from "../format.ts";
 import { Progress } from "../progress.ts";
-import { matchWorkers, whyQueued } from "../../worker-match.ts";
+import { matchWorkers, whyQueued } from "@switchboard/common/worker-match";
 import { ownFlags, refuseMisplacedOptions } from "../misplaced-options.ts";
 import { collect, collectLabel, parseDurationMs, parsePositiveInt, parseTaskState } from "../parse.ts";
 

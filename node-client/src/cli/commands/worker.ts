@@ -5,11 +5,11 @@ import { workerDefaults, type WorkerEvent } from "../../worker/options.ts";
 import { startWorker } from "../../worker/worker.ts";
 import { fatalHint } from "../../worker/transient.ts";
 import { ConnectError } from "@connectrpc/connect";
-import { NodeService } from "../../../../gen/node/v1/node_pb.js";
-import { bearerTokenInterceptor } from "../../bearer-token.ts";
+import { NodeService } from "@switchboard/gen/node/v1/node_pb.js";
+import { bearerTokenInterceptor } from "@switchboard/common/bearer-token";
 import { createBalancedTransport } from "../../discovery/balanced-transport.ts";
-import { createEtcdClient } from "../../discovery/etcd-client.ts";
-import { registerWorker, type WorkerRegistration } from "../../discovery/register-worker.ts";
+import { createEtcdClient } from "@switchboard/naming/etcd-client";
+import { registerWorker, type WorkerRegistration } from "@switchboard/naming/register-worker";
 import { collectLabel, parseDurationMs, parseEndpoints, parsePositiveInt, parseProtocol, parseServerUrl, readTokenFile } from "../parse.ts";
 
 /** What `switchboard worker` parses its flags into. */

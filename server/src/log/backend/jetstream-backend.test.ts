@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BackendHealth } from "../../../../gen/cluster/v1/cluster_pb.js";
+import { BackendHealth } from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import { jetStreamBackend } from "./jetstream-backend.ts";
 
 const target = "nats://127.0.0.1:4222 stream s";

@@ -3,7 +3,7 @@
 // follower current; degraded: a leader but a follower behind or offline;
 // unhealthy: no leader, or NATS does not answer).
 import { create } from "@bufbuild/protobuf";
-import { BackendHealth, BackendSchema, type Backend } from "../../../../gen/cluster/v1/cluster_pb.js";
+import { BackendHealth, BackendSchema, type Backend } from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import type { JetStreamLog, StreamStatus } from "./jetstream.ts";
 
 /** "n1 current lag 0, n3 behind lag 12 (offline)". */

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Task, WatchTasksResponse } from "../../../../gen/node/v1/node_pb.js";
+import type { Task, WatchTasksResponse } from "@switchboard/gen/node/v1/node_pb.js";
 import type { PgDb } from "../../db/pg-db.ts";
 import { decodeTask, finalStatesSql } from "../store/postgres.ts";
 import type { Watcher } from "../task-master.ts";

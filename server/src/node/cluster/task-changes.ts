@@ -1,5 +1,5 @@
 import { toBinary } from "@bufbuild/protobuf";
-import { TaskSchema, TaskState, type Task } from "../../../../gen/node/v1/node_pb.js";
+import { TaskSchema, TaskState, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import type { Queryable } from "../../db/pg-db.ts";
 import type { Logger } from "../../logger.ts";
 import { cannotCancel, requeueOutcome } from "../master-rules.ts";

@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { NodeSchema, NodeStatus, type AssignTaskRequest, type Node, type ReportStatusRequest } from "../../../../gen/node/v1/node_pb.js";
+import { NodeSchema, NodeStatus, type AssignTaskRequest, type Node, type ReportStatusRequest } from "@switchboard/gen/node/v1/node_pb.js";
 import type { PgDb, Queryable } from "../../db/pg-db.ts";
 import { failedPrecondition } from "../master-rules.ts";
 import { activeStatesSql, decodeNode } from "../store/postgres.ts";

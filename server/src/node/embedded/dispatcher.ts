@@ -1,5 +1,5 @@
 import { clone } from "@bufbuild/protobuf";
-import { TaskSchema, TaskState, type Task } from "../../../../gen/node/v1/node_pb.js";
+import { TaskSchema, TaskState, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import { pickWorker, type Candidate } from "../scheduler.ts";
 import { isActive } from "../task-state.ts";
 import { sendTask } from "../worker-session.ts";

@@ -1,5 +1,5 @@
 import { clone } from "@bufbuild/protobuf";
-import { TaskSchema, TaskState, type Task } from "../../../../gen/node/v1/node_pb.js";
+import { TaskSchema, TaskState, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import type { Logger } from "../../logger.ts";
 import { requeueOutcome } from "../master-rules.ts";
 import { applyTransition, isActive, isFinal, type TransitionPatch } from "../task-state.ts";

@@ -1,5 +1,5 @@
 import { clone } from "@bufbuild/protobuf";
-import { TaskSchema, type Task, type WatchTasksResponse } from "../../../../gen/node/v1/node_pb.js";
+import { TaskSchema, type Task, type WatchTasksResponse } from "@switchboard/gen/node/v1/node_pb.js";
 import type { Watcher } from "../task-master.ts";
 import { deliver, endIfFinal, watchQueue, type WatchEntry } from "../watch-queue.ts";
 

@@ -6,7 +6,7 @@ import {
   type AssignTaskRequest,
   type Node,
   type ReportStatusRequest,
-} from "../../../../gen/node/v1/node_pb.js";
+} from "@switchboard/gen/node/v1/node_pb.js";
 import type { Logger } from "../../logger.ts";
 import { failedPrecondition } from "../master-rules.ts";
 import type { SyncTaskStore } from "../task-store.ts";

@@ -3,7 +3,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
-import { NodeSchema, NodeStatus, TaskSchema, TaskState } from "../../../../gen/node/v1/node_pb.js";
+import { NodeSchema, NodeStatus, TaskSchema, TaskState } from "@switchboard/gen/node/v1/node_pb.js";
 import { backends, type Backend } from "../../db/test-backends.ts";
 import type { PgDb } from "../../db/pg-db.ts";
 import type { TaskStore } from "../task-store.ts";

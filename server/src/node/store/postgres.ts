@@ -1,5 +1,5 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { NodeSchema, TaskSchema, TaskState, type Node, type Task } from "../../../../gen/node/v1/node_pb.js";
+import { NodeSchema, TaskSchema, TaskState, type Node, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import type { PgDb, Queryable } from "../../db/pg-db.ts";
 import type { TaskFilter, TaskPage, TaskStore } from "../task-store.ts";
 

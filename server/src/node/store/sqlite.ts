@@ -2,7 +2,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { NodeSchema, TaskSchema, TaskState, type Node, type Task } from "../../../../gen/node/v1/node_pb.js";
+import { NodeSchema, TaskSchema, TaskState, type Node, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import type { SyncTaskStore, TaskFilter, TaskPage, TaskStore } from "../task-store.ts";
 
 const finalStates = [TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED];

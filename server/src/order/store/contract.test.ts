@@ -3,7 +3,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
-import { OrderSchema } from "../../../../gen/order/v1/order_pb.js";
+import { OrderSchema } from "@switchboard/gen/order/v1/order_pb.js";
 import { backends, type Backend } from "../../db/test-backends.ts";
 import type { OrderStore } from "../order-store.ts";
 import { PgOrderStore } from "./postgres.ts";

@@ -1,4 +1,4 @@
-import type { Order } from "../../../../gen/order/v1/order_pb.js";
+import type { Order } from "@switchboard/gen/order/v1/order_pb.js";
 import type { PgDb } from "../../db/pg-db.ts";
 import type { OrderStore } from "../order-store.ts";
 import { seedOrders } from "../seed.ts";

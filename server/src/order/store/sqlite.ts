@@ -2,7 +2,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { OrderSchema, type Order } from "../../../../gen/order/v1/order_pb.js";
+import { OrderSchema, type Order } from "@switchboard/gen/order/v1/order_pb.js";
 import type { OrderStore } from "../order-store.ts";
 import { seedOrders } from "../seed.ts";
 

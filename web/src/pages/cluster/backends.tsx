@@ -1,5 +1,5 @@
 import { useQuery } from "@connectrpc/connect-query";
-import { BackendHealth, ClusterService, type Backend, type InstanceStatus } from "@gen/cluster/v1/cluster_pb.js";
+import { BackendHealth, ClusterService, type Backend, type InstanceStatus } from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel } from "../../components/status.tsx";
 import { pollEvery } from "../../lib/errors.ts";
 

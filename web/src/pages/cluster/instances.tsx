@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { ClusterService, type Instance } from "@gen/cluster/v1/cluster_pb.js";
+import { ClusterService, type Instance } from "@switchboard/gen/cluster/v1/cluster_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel } from "../../components/status.tsx";
 import { formatAgo } from "../../lib/format.ts";
 import { useTransportChoice } from "../../lib/transport-context.tsx";

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { useQuery } from "@connectrpc/connect-query";
-import { Health, HealthCheckResponse_ServingStatus as Serving } from "@gen/grpc/health/v1/health_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as Serving } from "@switchboard/gen/grpc/health/v1/health_pb.js";
 import { Badge, Panel } from "../../components/status.tsx";
 import { describeError, pollEvery } from "../../lib/errors.ts";
 

@@ -3,7 +3,7 @@ import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { NodeService } from "@gen/node/v1/node_pb.js";
+import { NodeService } from "@switchboard/gen/node/v1/node_pb.js";
 import { Panel } from "../../components/status.tsx";
 import { describeError, violationsOf } from "../../lib/errors.ts";
 import { FormActions, type FormResult } from "../../components/form-actions.tsx";

@@ -1,12 +1,12 @@
 import { useQuery } from "@connectrpc/connect-query";
 import { useMutation } from "@tanstack/react-query";
 import { useMemo, useRef, useState } from "react";
-import { NodeService, TaskState, type Task } from "@gen/node/v1/node_pb.js";
+import { NodeService, TaskState, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
 import { pollEvery } from "../../lib/errors.ts";
 import { formatDuration, formatTime, timestampDate } from "../../lib/format.ts";
 // The same rule as the CLI's `tasks get` (computed from ListNodes, as the scheduler matches).
-import { whyQueued } from "../../../../node-client/src/worker-match.ts";
+import { whyQueued } from "@switchboard/common/worker-match";
 import { useTransportChoice } from "../../lib/transport-context.tsx";
 import { useServerStream } from "../../lib/use-stream.ts";
 import { useClient } from "../../lib/use-client.ts";

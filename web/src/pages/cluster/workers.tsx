@@ -1,5 +1,5 @@
 import { useQuery } from "@connectrpc/connect-query";
-import { NodeService, NodeStatus } from "@gen/node/v1/node_pb.js";
+import { NodeService, NodeStatus } from "@switchboard/gen/node/v1/node_pb.js";
 import { Badge, Empty, ErrorMessage, Loading, Panel, type Tone } from "../../components/status.tsx";
 import { pollEvery } from "../../lib/errors.ts";
 import { formatAgo } from "../../lib/format.ts";

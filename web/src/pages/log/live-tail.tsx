@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { LogService } from "@gen/log/v1/log_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
 import { Badge, Empty, Panel } from "../../components/status.tsx";
 import { describeError, describeOutOfRange, offsetOutOfRangeOf } from "../../lib/errors.ts";
 import { recordText } from "../../lib/format.ts";

@@ -1,4 +1,4 @@
-import { LogService } from "@gen/log/v1/log_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
 import { useQuery } from "@connectrpc/connect-query";
 import { ErrorMessage, Loading, Panel } from "../../components/status.tsx";
 import { pollEvery } from "../../lib/errors.ts";

@@ -1,6 +1,6 @@
 import { useMutation } from "@connectrpc/connect-query";
 import { useState, type FormEvent } from "react";
-import { LogService } from "@gen/log/v1/log_pb.js";
+import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
 import { describeError } from "../../lib/errors.ts";
 import { FormActions, type FormResult } from "../../components/form-actions.tsx";
 

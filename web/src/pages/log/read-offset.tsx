@@ -1,6 +1,6 @@
 import { useMutation } from "@connectrpc/connect-query";
 import { useState, type FormEvent } from "react";
-import { LogService, type Record as LogRecord } from "@gen/log/v1/log_pb.js";
+import { LogService, type Record as LogRecord } from "@switchboard/gen/log/v1/log_pb.js";
 import { describeError, describeOutOfRange, offsetOutOfRangeOf } from "../../lib/errors.ts";
 import { recordText } from "../../lib/format.ts";
 

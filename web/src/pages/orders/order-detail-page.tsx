@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { useQuery } from "@connectrpc/connect-query";
-import { OrderService } from "@gen/order/v1/order_pb.js";
+import { OrderService } from "@switchboard/gen/order/v1/order_pb.js";
 import { useState } from "react";
 import { ErrorMessage, Loading, Panel } from "../../components/status.tsx";
 import { formatCents } from "../../lib/format.ts";

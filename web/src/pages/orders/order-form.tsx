@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
-import { OrderService, type Order, type OrderSchema } from "@gen/order/v1/order_pb.js";
+import { OrderService, type Order, type OrderSchema } from "@switchboard/gen/order/v1/order_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { describeError, violationsOf } from "../../lib/errors.ts";
 import { parseDollars } from "../../lib/format.ts";

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { OrderService, type Order } from "@gen/order/v1/order_pb.js";
+import { OrderService, type Order } from "@switchboard/gen/order/v1/order_pb.js";
 import { Empty, ErrorMessage, Loading, Panel } from "../../components/status.tsx";
 import { formatCents } from "../../lib/format.ts";
 import { Link } from "../../lib/router.tsx";

@@ -1,5 +1,5 @@
 import type { Etcd3, Lease } from "etcd3";
-import { Backoff } from "../backoff.ts";
+import { Backoff } from "@switchboard/common/backoff";
 
 /** The subset of a pino logger these helpers use. */
 export interface DiscoveryLogger {

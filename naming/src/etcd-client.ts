@@ -1,5 +1,5 @@
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, type IBackoff } from "cockatiel";
-import { backoffFactory } from "../backoff.ts";
+import { backoffFactory } from "@switchboard/common/backoff";
 import { Etcd3, isRecoverableError } from "etcd3";
 
 /** Options of `createEtcdClient()`. */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
-import { NodeSchema, NodeStatus } from "../../gen/node/v1/node_pb.js";
+import { NodeSchema, NodeStatus } from "@switchboard/gen/node/v1/node_pb.js";
 import { matchWorkers, whyQueued } from "./worker-match.ts";
 
 const node = (id: string, labels: Record<string, string>, status = NodeStatus.ONLINE, running = 0, capacity = 1) =>

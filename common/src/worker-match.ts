@@ -1,4 +1,4 @@
-import { NodeStatus, type Node } from "../../gen/node/v1/node_pb.js";
+import { NodeStatus, type Node } from "@switchboard/gen/node/v1/node_pb.js";
 
 /**
  * Which of the master's workers could take a task with `labels`, computed

@@ -1,5 +1,5 @@
 import type { Etcd3 } from "etcd3";
-import { Backoff } from "../backoff.ts";
+import { Backoff } from "@switchboard/common/backoff";
 
 /** Options of `PrefixWatcher`. */
 export interface PrefixWatcherOptions {
