@@ -69,11 +69,13 @@ if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>
   [ "$status" = 0 ] || { echo "FATAL: buf breaking against main failed" >&2; exit 1; }
 fi
 
-step "generated code is fresh (gen/ == buf generate)"
+step "generated code is fresh (gen/src == buf generate)"
+# buf writes the generated part of the @switchboard/gen package, gen/src;
+# gen/package.json is the package's hand-written manifest, outside it.
 fresh="$(mktemp -d)"
 trap 'rm -rf "$fresh"' EXIT
 buf generate -o "$fresh"
-if ! diff -r gen "$fresh/gen"; then
+if ! diff -r gen/src "$fresh/gen/src"; then
   echo "FATAL: gen/ is stale: run npm run generate and commit the result" >&2
   exit 1
 fi
@@ -81,6 +83,10 @@ fi
 step "type check"
 tsc -p .
 if [ -f web/tsconfig.json ]; then tsc -p web; fi
+
+step "packages: no cross-package relative imports; knip (unused files, exports, dependencies; unlisted dependencies)"
+node scripts/check-imports.ts
+knip
 
 step "web build"
 if [ -f web/vite.config.ts ]; then npm run build -w web --silent; fi

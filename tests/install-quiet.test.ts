@@ -8,12 +8,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { repoRoot } from "@switchboard/test-harness/server-process";
 
-const workspaces = ["server", "web", "node-client"];
+/** Every workspace package (gen, common, naming, node-client, server, web, tests/harness). */
+const workspaces: string[] = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")).workspaces;
 
 /**
  * Third-party packages whose own `engines` npm checks against the Node that

@@ -6,29 +6,19 @@ export { createTransport, protocols } from "./transport.ts";
 export type { ClosableTransport, HttpVersion, Protocol, TransportOptions } from "./transport.ts";
 export { bearerTokenInterceptor } from "@switchboard/common/bearer-token";
 export { traceContextFromEnv, traceContextInterceptor, type TraceContextHeaders } from "./trace-context.ts";
-// Service discovery (etcd) and client-side balancing: see discovery/index.ts.
+// Client-side balancing over etcd (discovery/), and the etcd naming it reads
+// and workers register with (@switchboard/naming), re-exported for scripts.
+export { createBalancedTransport } from "./discovery/balanced-transport.ts";
+export type { BalancedProtocol, BalancedTransport, BalancedTransportOptions } from "./discovery/balanced-transport.ts";
+export { createEtcdClient } from "@switchboard/naming/etcd-client";
+export { defaultServicePrefix, type Endpoint, type EndpointMetadata } from "@switchboard/naming/endpoint-record";
+export { defaultWorkerPrefix, type WorkerRecord } from "@switchboard/naming/worker-record";
+export { createEtcdResolver, staticResolver, type EtcdResolverOptions, type Resolver } from "@switchboard/naming/resolver";
+export { listInstances, type ListedInstance } from "@switchboard/naming/list-instances";
 export {
-  createBalancedTransport,
-  createEtcdClient,
-  createEtcdResolver,
-  defaultServicePrefix,
-  defaultWorkerPrefix,
-  listInstances,
   listWorkers,
   registerWorker,
-  staticResolver,
   watchWorkers,
-} from "./discovery/index.ts";
-export type {
-  BalancedProtocol,
-  BalancedTransport,
-  BalancedTransportOptions,
-  Endpoint,
-  EndpointMetadata,
-  EtcdResolverOptions,
-  ListedInstance,
-  RegisterWorkerOptions,
-  Resolver,
-  WorkerRecord,
-  WorkerRegistration,
-} from "./discovery/index.ts";
+  type RegisterWorkerOptions,
+  type WorkerRegistration,
+} from "@switchboard/naming/register-worker";

@@ -11,18 +11,6 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A free loopback port chosen by the kernel (released before it is used). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** A port some component of the cluster needs. */
 export interface NamedPort {
   readonly port: number;

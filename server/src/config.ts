@@ -7,7 +7,7 @@ import type { ServiceName } from "./flags/values.ts";
 // Every flag (name, default, environment variable, help, validation) is
 // declared once in ./flags/declarations.ts; parsing and `--help` come from there.
 export { parseServerArgs, usage } from "./flags/program.ts";
-export { repoRoot, serviceNames, type ServiceName } from "./flags/values.ts";
+export { repoRoot, type ServiceName } from "./flags/values.ts";
 
 /** `--nats`: the commit log lives in a NATS JetStream stream shared by every instance. */
 export interface NatsLogOptions {
