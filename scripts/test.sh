@@ -93,4 +93,4 @@ if [ -f web/vite.config.ts ]; then npm run build -w web --silent; fi
 
 step "tests"
 node --test --test-reporter=spec --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=300000 \
-  "tests/**/*.test.ts" "server/src/**/*.test.ts" "node-client/src/**/*.test.ts" "$@"
+  "tests/**/*.test.ts" "server/src/**/*.test.ts" "node-client/src/**/*.test.ts" "naming/src/**/*.test.ts" "common/src/**/*.test.ts" "$@"
