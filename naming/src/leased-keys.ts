@@ -15,7 +15,7 @@ export interface LeasedKeysOptions {
   /** Lease time-to-live in seconds; keys vanish this long after the process dies. */
   ttlSeconds: number;
   logger?: DiscoveryLogger;
-  /** Longest wait between registration attempts, in ms (back-off from 100 ms, see ../backoff.ts). Default 2000. */
+  /** Longest wait between registration attempts, in ms (back-off from 100 ms, see @switchboard/common/backoff). Default 2000. */
   maxBackoffMs?: number;
   /** Longest wait for etcd when removing the keys, in ms. Default 2000. */
   removeTimeoutMs?: number;

@@ -7,7 +7,7 @@ export interface PrefixWatcherOptions {
   onChange: (entries: ReadonlyMap<string, string>) => void;
   /** Called when etcd cannot be read (the last known entries stay). */
   onError?: (err: Error) => void;
-  /** Longest wait between attempts to re-list, in ms (back-off from 100 ms, see ../backoff.ts). Default 2000. */
+  /** Longest wait between attempts to re-list, in ms (back-off from 100 ms, see @switchboard/common/backoff). Default 2000. */
   maxBackoffMs?: number;
 }
 

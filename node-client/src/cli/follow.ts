@@ -13,7 +13,7 @@ export interface FollowOptions<T> {
   timeoutMs?: number;
   /** Notes for people (stderr): connection lost, reconnected. */
   note(text: string): void;
-  /** Reconnect back-off. Default 200 ms doubling to 5 s, half jitter (see ../backoff.ts). */
+  /** Reconnect back-off. Default 200 ms doubling to 5 s, half jitter (see @switchboard/common/backoff). */
   backoff?: BackoffOptions;
 }
 

@@ -6,7 +6,7 @@ import { TaskState } from "@switchboard/gen/node/v1/node_pb.js";
 import { parseDurationMs as parseDuration } from "@switchboard/common/duration";
 import { protocols, type Protocol } from "../transport.ts";
 
-/** "500ms", "30s", "1.5m", "2h", "1d" or a bare number of milliseconds → milliseconds (> 0); see ../duration.ts. */
+/** "500ms", "30s", "1.5m", "2h", "1d" or a bare number of milliseconds → milliseconds (> 0); see @switchboard/common/duration. */
 export function parseDurationMs(text: string): number {
   try {
     return parseDuration(text);

@@ -37,7 +37,7 @@ export interface BalancedTransportOptions {
   defaultTimeoutMs?: number;
   /** Attempts per call, the first included (bounded retry budget). Default 4. */
   maxAttempts?: number;
-  /** First pause before another round once every endpoint was tried, in ms (doubling up to 16×, half jitter; see ../backoff.ts). Default 50. */
+  /** First pause before another round once every endpoint was tried, in ms (doubling up to 16×, half jitter; see @switchboard/common/backoff). Default 50. */
   retryBackoffMs?: number;
   /** First ejection period of a failing endpoint, in ms (doubles up to ejectMaxMs). Default 1000. */
   ejectBaseMs?: number;

@@ -49,7 +49,7 @@ export interface WorkerOptions {
   inheritEnv?: boolean;
   /** Variables set for every task. */
   env?: Readonly<Record<string, string>>;
-  /** Reconnect backoff (see ../backoff.ts). Default 200 ms doubling to 10 s, half jitter. */
+  /** Reconnect backoff (see @switchboard/common/backoff). Default 200 ms doubling to 10 s, half jitter. */
   backoff?: BackoffOptions;
   /** Progress events. Default: none. */
   onEvent?: (e: WorkerEvent) => void;
