@@ -134,6 +134,7 @@ test("kill -9 of the stream leader while producers write: no acked record lost, 
   });
   const acked = new Map<bigint, string>();
   const failures = new Map<string, number>();
+  const firstFailure = new Map<string, string>(); // code → its first message, for the assertion below
   let killedAt = 0;
   let resumedAfterMs = 0;
   let slowest = 0;
@@ -149,8 +150,10 @@ test("kill -9 of the stream leader while producers write: no acked record lost, 
         acked.set(offset, value);
         if (killedAt > 0 && sent > killedAt && resumedAfterMs === 0) resumedAfterMs = Date.now() - killedAt;
       } catch (err) {
-        const name = Code[ConnectError.from(err).code]!;
+        const e = ConnectError.from(err);
+        const name = Code[e.code]!;
         failures.set(name, (failures.get(name) ?? 0) + 1);
+        if (!firstFailure.has(name)) firstFailure.set(name, `${e.message}${e.cause instanceof Error ? ` (cause: ${e.cause.message})` : ""}`);
         await new Promise((r) => setTimeout(r, 20));
       }
       slowest = Math.max(slowest, Date.now() - sent);
@@ -170,7 +173,9 @@ test("kill -9 of the stream leader while producers write: no acked record lost, 
     `failover: leader ${leader} killed; first acknowledged produce sent after the kill came ${(resumedAfterMs / 1000).toFixed(1)} s later; ` +
       `${acked.size} acked; failures meanwhile ${JSON.stringify(Object.fromEntries(failures))}; slowest call ${slowest} ms`,
   );
-  for (const code of failures.keys()) assert.equal(code, "Unavailable", "failures during the election are UNAVAILABLE");
+  for (const code of failures.keys()) {
+    assert.equal(code, "Unavailable", `failures during the election are UNAVAILABLE, got ${code}: ${firstFailure.get(code)}`);
+  }
   assert.ok(slowest < 3000 + 2000, `no call hung past its deadline (slowest ${slowest} ms)`);
 
   // Every acknowledged record, at its offset, from every instance.

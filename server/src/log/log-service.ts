@@ -7,6 +7,7 @@ import {
   type Record as LogRecordMessage,
 } from "@switchboard/gen/log/v1/log_pb.js";
 import { abortReason, invalidArgument, shuttingDown } from "../errors.ts";
+import { beforeDeadline } from "./before-deadline.ts";
 import { LogUnavailableError, type CommitLog } from "./commit-log.ts";
 import { CorruptRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError } from "./log-errors.ts";
 
@@ -173,18 +174,6 @@ class Wakeup {
     this.#resolve = null;
     resolve?.();
   }
-}
-
-/**
- * The call's signal, aborting a little before its deadline (20 %, at most
- * 1 s), so a backend that retries (JetStream during a leader election)
- * still answers UNAVAILABLE in time instead of the client's DEADLINE_EXCEEDED.
- */
-function beforeDeadline(ctx: HandlerContext): AbortSignal {
-  const left = ctx.timeoutMs();
-  if (left === undefined) return ctx.signal;
-  // On a loaded machine the UNAVAILABLE answer itself needs time to reach the client.
-  return AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(0, left - Math.min(1_000, left / 5)))]);
 }
 
 /** A request's uint64 offset as a number; beyond 2^53 it is out of range anyway. */
