@@ -1,17 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { create } from "@bufbuild/protobuf";
-import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
-import {
-  FinishTaskRequestSchema,
-  NodeService,
-  TaskResultSchema,
-  TaskState,
-  type FinishTaskRequest,
-  type Task,
-} from "@switchboard/gen/node/v1/node_pb.js";
+import { NodeService, TaskState, type Task } from "@switchboard/gen/node/v1/node_pb.js";
 import { bearerTokenInterceptor } from "@switchboard/common/bearer-token";
 import { createTransport } from "../transport.ts";
 import { parseAllowList, refusal, resolveProgram } from "./allowlist.ts";
@@ -19,7 +11,9 @@ import { Backoff } from "@switchboard/common/backoff";
 import { fatalHint, isTransient } from "./transient.ts";
 import { childEnv } from "./child-env.ts";
 import { workerDefaults, type WorkerEvent, type WorkerOptions } from "./options.ts";
-import { runProcess, type RunOutcome } from "./run-process.ts";
+import { ResultOutbox } from "./result-outbox.ts";
+import { runProcess } from "./run-process.ts";
+import { traceHeaders } from "./trace-headers.ts";
 
 /** Version reported to the master. */
 export const workerVersion = "0.1.0";
@@ -87,10 +81,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   emit({ event: "started", workerId: id, capacity: o.capacity, workdir });
 
   const tasks = new Map<string, RunningTask>();
-  /** Results not yet delivered, by task id. */
-  const outbox = new Map<string, FinishTaskRequest>();
-  /** The trace headers of each task in the outbox (its submitter's W3C context). */
-  const outboxTrace = new Map<string, Record<string, string>>();
+  const outbox = new ResultOutbox(client, id, emit);
+  const report = outbox.report.bind(outbox);
+  const flush = () => outbox.flush();
   const lifetime = new AbortController();
   let draining = false;
   let stream: AbortController | undefined;
@@ -100,58 +93,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let lastHeartbeatOk = Date.now();
   /** The non-transient error that stopped the worker, if one did. */
   let fatal: ConnectError | undefined;
-
-  // ─── results ──────────────────────────────────────────────────────────
-  let flushing: Promise<void> | undefined;
-  const flush = (): Promise<void> => {
-    if (flushing) return flushing;
-    if (outbox.size === 0) return Promise.resolve();
-    flushing = (async () => {
-      try {
-        for (const [taskId, req] of [...outbox]) {
-          try {
-            await client.finishTask(req, { timeoutMs: 10_000, headers: outboxTrace.get(taskId) });
-            outbox.delete(taskId);
-            outboxTrace.delete(taskId);
-          } catch (err) {
-            const e = ConnectError.from(err);
-            if (retryable(e.code)) return; // master unreachable: keep it, retry later
-            outbox.delete(taskId);
-            outboxTrace.delete(taskId);
-            emit({ event: "report-dropped", taskId, error: `${Code[e.code]}: ${e.rawMessage}` });
-          }
-        }
-      } finally {
-        flushing = undefined;
-      }
-    })();
-    return flushing;
-  };
-
-  const report = (task: Task, state: TaskState, reason: string, outcome?: RunOutcome) => {
-    outboxTrace.set(task.id, traceHeaders(task));
-    outbox.set(
-      task.id,
-      create(FinishTaskRequestSchema, {
-        workerId: id,
-        taskId: task.id,
-        attempt: task.attempt,
-        state,
-        reason,
-        result: create(TaskResultSchema, {
-          exitCode: outcome?.exitCode ?? -1,
-          signal: outcome?.signal ?? "",
-          duration: durationFromMs(outcome?.durationMs ?? 0),
-          stdout: outcome?.stdout ?? "",
-          stderr: outcome?.stderr ?? "",
-          stdoutTruncated: outcome?.stdoutTruncated ?? false,
-          stderrTruncated: outcome?.stderrTruncated ?? false,
-        }),
-      }),
-    );
-    emit({ event: "task-finished", taskId: task.id, attempt: task.attempt, state: TaskState[state], reason });
-    void flush();
-  };
 
   // ─── running tasks ────────────────────────────────────────────────────
   const run = async (task: Task, rt: RunningTask) => {
@@ -278,7 +219,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
             capacity: o.capacity,
             version: workerVersion,
             hostname: os.hostname(),
-            runningTaskIds: [...new Set([...tasks.keys(), ...outbox.keys()])],
+            runningTaskIds: [...new Set([...tasks.keys(), ...outbox.taskIds()])],
           },
           { signal: ac.signal, timeoutMs: 0 },
         );
@@ -380,11 +321,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return { id, running: () => [...tasks.keys()], stop, done, failure: () => fatal };
 }
 
-/** Codes after which a report is worth sending again (the master was unreachable or stopping). */
-function retryable(code: Code): boolean {
-  return code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.Unknown || code === Code.Internal || code === Code.Canceled || code === Code.Aborted;
-}
-
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -401,12 +337,4 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** W3C trace headers that continue the trace the task was submitted in (none when it has none). */
-function traceHeaders(task: Task): Record<string, string> {
-  const h: Record<string, string> = {};
-  if (task.traceparent !== "") h.traceparent = task.traceparent;
-  if (task.tracestate !== "") h.tracestate = task.tracestate;
-  return h;
 }
