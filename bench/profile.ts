@@ -293,6 +293,8 @@ const scenarios: Scenario[] = [
   { name: "grpc-4x16", kind: "ours", load: { path: getOrder, body: "grpc", headers: grpcHeaders, c: 4, m: 16 } },
   { name: "bare-4x16", kind: "bare", load: { path: getOrder, body: "grpc", headers: grpcHeaders, c: 4, m: 16 } },
   { name: "grpcjs-4x16", kind: "grpc-js", load: { path: getOrder, body: "grpc", headers: grpcHeaders, c: 4, m: 16 } },
+  { name: "grpc-16x64", kind: "ours", load: { path: getOrder, body: "grpc", headers: grpcHeaders, c: 16, m: 64 } },
+  { name: "grpcjs-16x64", kind: "grpc-js", load: { path: getOrder, body: "grpc", headers: grpcHeaders, c: 16, m: 64 } },
   { name: "grpc-1x1", kind: "ours", load: { path: getOrder, body: "grpc", headers: grpcHeaders, c: 1, m: 1 } },
   { name: "bare-1x1", kind: "bare", load: { path: getOrder, body: "grpc", headers: grpcHeaders, c: 1, m: 1 } },
   { name: "grpcjs-1x1", kind: "grpc-js", load: { path: getOrder, body: "grpc", headers: grpcHeaders, c: 1, m: 1 } },
@@ -335,6 +337,7 @@ async function measure(s: Scenario, server: Server): Promise<Figures> {
   const run = await h2load(server.url, s.load, seconds);
   const procUs = ((cpuTicks(pid) - cpu0) / clockTicks) * 1e6;
   const gc1 = gcSummary(server.out);
+  const rss = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
   await stop(server);
   const prof = fs.readdirSync(server.profDir).find((f) => f.endsWith(".cpuprofile"));
   if (prof === undefined) throw new Error(`${s.name}: no profile written in ${server.profDir}`);
@@ -353,6 +356,7 @@ async function measure(s: Scenario, server: Server): Promise<Figures> {
   f.set("markCompacts", gc1.markCompacts - gc0.markCompacts);
   f.set("allocatedKB", ((gc1.allocatedMB - gc0.allocatedMB) * 1024) / calls);
   f.set("gcPause", ((gc1.ms - gc0.ms) * 1000) / calls);
+  f.set("rss", rss);
   return f;
 }
 
@@ -376,8 +380,9 @@ const extra: Array<[string, string]> = [
   ["scavenges", "scavenges per 1000 calls"],
   ["markCompacts", "mark-compacts per run"],
   ["gcPause", "GC pause µs per call (trace-gc)"],
+  ["rss", "peak RSS, MiB (VmHWM, whole process life)"],
 ];
-for (const [k, label] of extra) rows.push([label, ...cols.map((c) => (k === "calls" || k === "markCompacts" ? String(Math.round(med(c, k))) : f1(med(c, k))))]);
+for (const [k, label] of extra) rows.push([label, ...cols.map((c) => (k === "calls" || k === "markCompacts" || k === "rss" ? String(Math.round(med(c, k))) : f1(med(c, k))))]);
 console.log(`\nour server's node flags: ${serverNodeFlags.join(" ") || "none"}${baseline ? `; baseline: ${baseline} with ${baselineNodeFlags.join(" ") || "no flags"}` : ""}`);
 console.log(`per-layer CPU µs per call, median of ${rounds} round(s) of ${seconds}s per column; --cpu-prof-interval ${args.interval} µs; node ${process.version}; load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 console.log(`| layer | ${cols.join(" | ")} |`);
