@@ -131,8 +131,10 @@ interface Load {
   perCall?: number;
 }
 
-function cpuTicks(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+/** utime + stime of a process (all threads) or, with `tid`, of one of its threads. */
+function cpuTicks(pid: number, tid?: number): number {
+  const file = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const f = fs.readFileSync(file, "utf8").split(") ")[1]!.split(" ");
   return Number(f[11]) + Number(f[12]);
 }
 
@@ -324,7 +326,7 @@ for (let round = 0; round < rounds; round++) {
       const f = await measure(s, await start(s.kind, s.name, bareResponse, dir, i === 1));
       if (!runs.has(key)) runs.set(key, []);
       runs.get(key)!.push(f);
-      console.error(`round ${round + 1}: ${key}: ${f.get("calls")} calls, ${f1(f.get("busy")!)} µs profiled per call`);
+      console.error(`round ${round + 1}: ${key}: ${f.get("calls")} calls, ${f1(f.get("main")!)} µs main-thread CPU per call`);
     }
   }
 }
@@ -333,9 +335,11 @@ async function measure(s: Scenario, server: Server): Promise<Figures> {
   await h2load(server.url, s.load, 2); // warm-up, not measured
   const pid = server.proc.pid!;
   const cpu0 = cpuTicks(pid);
+  const main0 = cpuTicks(pid, pid);
   const gc0 = gcSummary(server.out);
   const run = await h2load(server.url, s.load, seconds);
   const procUs = ((cpuTicks(pid) - cpu0) / clockTicks) * 1e6;
+  const mainUs = ((cpuTicks(pid, pid) - main0) / clockTicks) * 1e6;
   const gc1 = gcSummary(server.out);
   const rss = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
   await stop(server);
@@ -343,13 +347,15 @@ async function measure(s: Scenario, server: Server): Promise<Figures> {
   if (prof === undefined) throw new Error(`${s.name}: no profile written in ${server.profDir}`);
   const calls = run.done * (s.load.perCall ?? 1);
   const f: Figures = new Map();
-  let busy = 0;
-  for (const [l, us] of analyse(path.join(server.profDir, prof), run.from, run.to)) {
-    if (l === "idle") continue;
-    f.set(l, us / calls);
-    busy += us / calls;
-  }
-  f.set("busy", busy);
+  // The profile's sample times are wall time: on a shared core a sample also
+  // covers time the thread waited for the CPU. So each layer gets its share
+  // of the profile's busy samples times the main thread's real CPU time per
+  // call (/proc/PID/task/PID/stat), which the kernel counts only while it runs.
+  const layerTimes = [...analyse(path.join(server.profDir, prof), run.from, run.to)].filter(([l]) => l !== "idle");
+  const sampled = layerTimes.reduce((a, [, us]) => a + us, 0);
+  for (const [l, us] of layerTimes) f.set(l, (us / sampled) * (mainUs / calls));
+  f.set("sampled", sampled / calls);
+  f.set("main", mainUs / calls);
   f.set("proc", procUs / calls);
   f.set("calls", calls);
   f.set("scavenges", ((gc1.scavenges - gc0.scavenges) / calls) * 1000);
@@ -373,8 +379,9 @@ for (const l of layers) {
   rows.push([l, ...cols.map((c) => f1(med(c, l)))]);
 }
 const extra: Array<[string, string]> = [
-  ["busy", "= profiled busy µs per call (main thread)"],
-  ["proc", "server CPU µs per call (/proc: all threads, kernel)"],
+  ["main", "= main thread CPU µs per call (/proc; split above by profile share)"],
+  ["proc", "whole process CPU µs per call (/proc: + GC helper and libuv threads)"],
+  ["sampled", "(profile's busy wall µs per call, before scaling)"],
   ["calls", "calls (messages for streams) per run"],
   ["allocatedKB", "heap allocated per call, KB (trace-gc)"],
   ["scavenges", "scavenges per 1000 calls"],
