@@ -6,14 +6,20 @@
 //   node bench/profile.ts [--seconds 8] [--interval 100] [--only grpc-4x16,bare-4x16,...] [--keep]
 //                         [--node-flags "--max-semi-space-size=16"]   (default: the serve script's)
 //                         [--rounds 3] [--baseline /path/to/other/checkout]   (A B A B, medians)
-//   (npm run bench -- profile; about 3 minutes)
+//   (npm run bench -- profile; about 2.5 minutes per round)
 //
-// Profiles are far less sensitive to machine load than requests/s: a sample
-// costs the same µs whether or not another process is runnable, so the table
-// stays comparable between runs on a shared machine (the profiler itself adds
-// a few %; compare rows of one run). Servers are pinned to core 1 and h2load
-// to core 0, as in bench/perf.ts, and our server runs as `npm run serve` runs
-// it: request log on (to a file), metrics on, fast path on.
+// The profiler's sample times are wall time: on a core shared with other
+// work a sample also covers time the thread waited for the CPU, so raw
+// profile µs swing with the machine's load. Each layer is therefore reported
+// as its share of the profile's busy samples times the main thread's CPU
+// time per call (/proc/PID/task/PID/stat, counted only while it runs); the
+// whole process's CPU (GC helper and libuv threads too) is a row of its own.
+// Servers are pinned to core 1 and h2load to core 0, as in bench/perf.ts,
+// and our server runs as `npm run serve` runs it: request log on (to a
+// file), metrics on, fast path on. Compare columns of one run; with
+// --baseline, the two servers run alternately (A B A B) and the table shows
+// medians. The bare column (bench/peers/bare-h2-server.ts) is the ceiling:
+// Node's HTTP/2 core answering with fixed bytes.
 //
 // Attribution (see `layerOf`): a sample goes to the innermost frame that
 // belongs to a layer. Library frames (protobuf-es, connect's helpers, V8
@@ -42,6 +48,8 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     keep: { type: "boolean", default: false },
     rounds: { type: "string", default: "1" },
+    // Print the N hottest functions (self time, with their layer) of each column's last round.
+    top: { type: "string", default: "0" },
     // Another checkout of this repository (node_modules linked): its server runs alternately with ours.
     baseline: { type: "string" },
     // Node flags for the baseline's server (default: the same as ours); with --baseline . it compares flags.
@@ -257,9 +265,17 @@ function analyse(file: string, from: number, to: number): Map<Layer | "idle", nu
     if (t < from || t > to) continue;
     const l = layer(p.samples[i]!);
     out.set(l, (out.get(l) ?? 0) + dt);
+    if (hot !== undefined && l !== "idle") {
+      const cf = byId.get(p.samples[i]!)!.callFrame;
+      const k = `${l.split(" (")[0]}: ${cf.functionName || "(anonymous)"} ${cf.url.replace(/^.*\/(node_modules|server\/src)\//, "$1/")}`;
+      hot.set(k, (hot.get(k) ?? 0) + dt);
+    }
   }
   return out;
 }
+
+/** With --top: the hottest functions (self time) of the last analysed window, by layer. */
+let hot: Map<string, number> | undefined;
 
 /**
  * GC events so far (scavenges, mark-compacts), their pause ms and the bytes
@@ -309,6 +325,7 @@ const scenarios: Scenario[] = [
 const only = args.only?.split(",");
 const chosen = scenarios.filter((s) => only === undefined || only.includes(s.name));
 
+const hotByColumn = new Map<string, string[]>();
 /** One measured run, every figure per call. */
 type Figures = Map<string, number>;
 const runs = new Map<string, Figures[]>();
@@ -351,10 +368,14 @@ async function measure(s: Scenario, server: Server): Promise<Figures> {
   // covers time the thread waited for the CPU. So each layer gets its share
   // of the profile's busy samples times the main thread's real CPU time per
   // call (/proc/PID/task/PID/stat), which the kernel counts only while it runs.
+  if (Number(args.top) > 0) hot = new Map();
   const layerTimes = [...analyse(path.join(server.profDir, prof), run.from, run.to)].filter(([l]) => l !== "idle");
   const sampled = layerTimes.reduce((a, [, us]) => a + us, 0);
   for (const [l, us] of layerTimes) f.set(l, (us / sampled) * (mainUs / calls));
   f.set("sampled", sampled / calls);
+  if (hot !== undefined) {
+    hotByColumn.set(s.name, [...hot].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top)).map(([k, us]) => `${((us / sampled) * 100).toFixed(1).padStart(5)} %  ${k}`));
+  }
   f.set("main", mainUs / calls);
   f.set("proc", procUs / calls);
   f.set("calls", calls);
@@ -395,5 +416,6 @@ console.log(`per-layer CPU µs per call, median of ${rounds} round(s) of ${secon
 console.log(`| layer | ${cols.join(" | ")} |`);
 console.log(`|---|${cols.map(() => "---:").join("|")}|`);
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+for (const [name, lines] of hotByColumn) console.log(`\nhottest functions (self time, share of busy samples), ${name}:\n${lines.join("\n")}`);
 if (args.keep) console.log(`\nprofiles kept in ${work}`);
 else fs.rmSync(work, { recursive: true, force: true });
