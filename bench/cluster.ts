@@ -20,7 +20,7 @@ import { startPostgres } from "../tests/harness/postgres.ts";
 import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
 import { startWorkerProcess } from "../tests/harness/worker-process.ts";
 import { median } from "./median.ts";
-import { cpuMeter, groupCpu, processCpu, selfCpu } from "./proc-cpu.ts";
+import { cpuMeter, descendantCpu, processCpu, selfCpu } from "./proc-cpu.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -50,7 +50,7 @@ async function getOrderRps(server: ServerProcess): Promise<GetOrderRun> {
     for (let i = 0; i < 200; i++) await client.getOrder({ id: "102" }); // warm-up
     let calls = 0;
     const end = Date.now() + seconds * 1000;
-    const cpu = cpuMeter({ server: () => processCpu(server.pid), postgres: () => groupCpu("postgres"), client: selfCpu });
+    const cpu = cpuMeter({ server: () => processCpu(server.pid), postgres: () => descendantCpu("postgres"), client: selfCpu });
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {

@@ -16,7 +16,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LogService } from "../gen/log/v1/log_pb.js";
 import { startNatsCluster } from "../tests/harness/nats.ts";
 import { startServerProcess, type ServerProcess } from "../tests/harness/server-process.ts";
-import { cpuMeter, groupCpu, processCpu, selfCpu } from "./proc-cpu.ts";
+import { cpuMeter, descendantCpu, processCpu, selfCpu } from "./proc-cpu.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -65,7 +65,7 @@ interface Cpu {
 
 async function measure(name: string, server: ServerProcess) {
   const client = createClient(LogService, createGrpcTransport({ baseUrl: server.url }));
-  const meter = () => cpuMeter({ server: () => processCpu(server.pid), nats: () => groupCpu("nats-server"), client: selfCpu });
+  const meter = () => cpuMeter({ server: () => processCpu(server.pid), nats: () => descendantCpu("nats-server"), client: selfCpu });
   const perOp = (used: Record<string, number>, ops: number): Cpu => ({
     server: (used.server! * 1e6) / ops,
     nats: (used.nats! * 1e6) / ops,

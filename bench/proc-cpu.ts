@@ -9,7 +9,6 @@ const clockTicks = 100; // USER_HZ: 100 on every Linux the benches run on (getco
 interface Stat {
   comm: string;
   ppid: number;
-  pgrp: number;
   /** utime + stime + cutime + cstime (reaped children included), seconds. */
   cpu: number;
 }
@@ -26,7 +25,6 @@ function stat(pid: number): Stat | undefined {
   return {
     comm: text.slice(text.indexOf("(") + 1, close),
     ppid: Number(f[1]),
-    pgrp: Number(f[2]),
     cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTicks,
   };
 }
@@ -38,23 +36,26 @@ export function processCpu(pid: number): number {
 
 /**
  * CPU seconds of every live process named `comm` (e.g. "postgres",
- * "nats-server") in a process group whose leader this process started —
- * PostgreSQL's backends and the NATS servers of the test harnesses, which
- * run in their own process groups (setsid).
+ * "nats-server") that descends from this process — PostgreSQL's postmaster
+ * and its backends (which put themselves in their own process groups) and
+ * the NATS servers the test harnesses start. The postmaster's reaped
+ * children count through its cutime/cstime.
  */
-export function groupCpu(comm: string): number {
-  const all = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+export function descendantCpu(comm: string): number {
   const stats = new Map<number, Stat>();
-  for (const pid of all) {
-    const s = stat(pid);
-    if (s !== undefined) stats.set(pid, s);
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    const s = stat(Number(d));
+    if (s !== undefined) stats.set(Number(d), s);
   }
+  const descends = (pid: number): boolean => {
+    for (let p = stats.get(pid)?.ppid, hops = 0; p !== undefined && p > 1 && hops < 64; p = stats.get(p)?.ppid, hops++) {
+      if (p === process.pid) return true;
+    }
+    return false;
+  };
   let cpu = 0;
-  for (const s of stats.values()) {
-    if (s.comm !== comm) continue;
-    const leader = stats.get(s.pgrp);
-    if (leader !== undefined && leader.ppid === process.pid) cpu += s.cpu;
-  }
+  for (const [pid, s] of stats) if (s.comm === comm && descends(pid)) cpu += s.cpu;
   return cpu;
 }
 
