@@ -187,7 +187,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-export const layers = [
+const layers = [
   "Node http2/http core (no code of ours on the stack)",
   "Node http2 stream API, called by us (respond/end/trailers/on)",
   "listener dispatch + connection guards (server/src/http)",
