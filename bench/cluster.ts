@@ -19,6 +19,8 @@ import { eventually } from "@switchboard/test-harness/eventually";
 import { startPostgres } from "@switchboard/test-harness/postgres";
 import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
 import { startWorkerProcess } from "@switchboard/test-harness/worker-process";
+import { median } from "./median.ts";
+import { cpuMeter, descendantCpu, processCpu, selfCpu } from "./proc-cpu.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -33,13 +35,22 @@ const concurrency = Number(flags.concurrency);
 const taskCount = Number(flags.tasks);
 const rounds = Number(flags.rounds);
 
-async function getOrderRps(server: ServerProcess): Promise<number> {
+/** GetOrder calls/s, and CPU µs per call of the server, PostgreSQL (all its processes) and this client. */
+interface GetOrderRun {
+  rps: number;
+  serverUs: number;
+  postgresUs: number;
+  clientUs: number;
+}
+
+async function getOrderRps(server: ServerProcess): Promise<GetOrderRun> {
   const session = new Http2SessionManager(server.url);
   const client = createClient(OrderService, createGrpcTransport({ baseUrl: server.url, sessionManager: session }));
   try {
     for (let i = 0; i < 200; i++) await client.getOrder({ id: "102" }); // warm-up
     let calls = 0;
     const end = Date.now() + seconds * 1000;
+    const cpu = cpuMeter({ server: () => processCpu(server.pid), postgres: () => descendantCpu("postgres"), client: selfCpu });
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -49,7 +60,10 @@ async function getOrderRps(server: ServerProcess): Promise<number> {
         }
       }),
     );
-    return calls / ((performance.now() - t0) / 1000);
+    const rps = calls / ((performance.now() - t0) / 1000);
+    const used = cpu();
+    const perCall = (k: string) => (used[k]! * 1e6) / calls;
+    return { rps, serverUs: perCall("server"), postgresUs: perCall("postgres"), clientUs: perCall("client") };
   } finally {
     session.abort();
   }
@@ -83,7 +97,7 @@ async function taskThroughput(server: ServerProcess, round: number): Promise<num
 }
 
 const pg = await startPostgres();
-const results: Record<string, { rps: number[]; tasks: number[] }> = { embedded: { rps: [], tasks: [] }, postgres: { rps: [], tasks: [] } };
+const results: Record<string, { rps: GetOrderRun[]; tasks: number[] }> = { embedded: { rps: [], tasks: [] }, postgres: { rps: [], tasks: [] } };
 try {
   for (let round = 0; round < rounds; round++) {
     for (const mode of ["embedded", "postgres"] as const) {
@@ -97,16 +111,28 @@ try {
       } finally {
         await server.cleanup();
       }
-      console.log(`round ${round + 1} ${mode}: GetOrder ${results[mode]!.rps.at(-1)!.toFixed(0)} calls/s, tasks ${results[mode]!.tasks.at(-1)!.toFixed(1)}/s`);
+      console.log(`round ${round + 1} ${mode}: GetOrder ${results[mode]!.rps.at(-1)!.rps.toFixed(0)} calls/s, tasks ${results[mode]!.tasks.at(-1)!.toFixed(1)}/s`);
     }
   }
 } finally {
   await pg.cleanup();
 }
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const med = (xs: number[]) => median(xs);
 for (const mode of ["embedded", "postgres"] as const) {
-  console.log(`${mode}: GetOrder median ${med(results[mode]!.rps).toFixed(0)} calls/s; submit→finish median ${med(results[mode]!.tasks).toFixed(1)} tasks/s`);
+  const r = results[mode]!.rps;
+  const rps = med(r.map((x) => x.rps));
+  console.log(`${mode}: GetOrder median ${rps.toFixed(0)} calls/s; submit→finish median ${med(results[mode]!.tasks).toFixed(1)} tasks/s`);
+  // Where a GetOrder's time goes: its wall time (Little's law: callers ÷ rate)
+  // against the CPU each process spent per call; on 2 shared cores the CPU sum
+  // bounds the rate at 2e6 / sum calls/s.
+  const server = med(r.map((x) => x.serverUs));
+  const pg = med(r.map((x) => x.postgresUs));
+  const client = med(r.map((x) => x.clientUs));
+  console.log(
+    `  per GetOrder: wall ${((concurrency / rps) * 1000).toFixed(2)} ms with ${concurrency} callers; CPU µs: server ${server.toFixed(0)}, ` +
+      `PostgreSQL ${pg.toFixed(0)}, client ${client.toFixed(0)}; sum ${(server + pg + client).toFixed(0)} µs → CPU bound ≤ ${(2e6 / (server + pg + client)).toFixed(0)} calls/s on 2 cores`,
+  );
 }
 console.log(
-  `postgres / embedded: GetOrder ${(med(results.postgres!.rps) / med(results.embedded!.rps)).toFixed(2)}x, tasks ${(med(results.postgres!.tasks) / med(results.embedded!.tasks)).toFixed(2)}x`,
+  `postgres / embedded: GetOrder ${(med(results.postgres!.rps.map((x) => x.rps)) / med(results.embedded!.rps.map((x) => x.rps))).toFixed(2)}x, tasks ${(med(results.postgres!.tasks) / med(results.embedded!.tasks)).toFixed(2)}x`,
 );

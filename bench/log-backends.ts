@@ -16,6 +16,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LogService } from "@switchboard/gen/log/v1/log_pb.js";
 import { startNatsCluster } from "@switchboard/test-harness/nats";
 import { startServerProcess, type ServerProcess } from "@switchboard/test-harness/server-process";
+import { cpuMeter, descendantCpu, processCpu, selfCpu } from "./proc-cpu.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -55,24 +56,48 @@ async function loops(call: () => Promise<unknown>): Promise<{ perSecond: number;
   return { perSecond: latencies.length / seconds, p99Ms: p99(latencies), errors };
 }
 
+/** CPU µs per operation of the server, the NATS servers and this client during one phase. */
+interface Cpu {
+  server: number;
+  nats: number;
+  client: number;
+}
+
 async function measure(name: string, server: ServerProcess) {
   const client = createClient(LogService, createGrpcTransport({ baseUrl: server.url }));
+  const meter = () => cpuMeter({ server: () => processCpu(server.pid), nats: () => descendantCpu("nats-server"), client: selfCpu });
+  const perOp = (used: Record<string, number>, ops: number): Cpu => ({
+    server: (used.server! * 1e6) / ops,
+    nats: (used.nats! * 1e6) / ops,
+    client: (used.client! * 1e6) / ops,
+  });
+  let m = meter();
   const produce = await loops(() => client.produce({ record: { value } }));
+  const produceCpu = perOp(m(), produce.perSecond * seconds);
   let t = performance.now();
   let acks = 0;
   async function* reqs() {
     for (let i = 0; i < streamRecords; i++) yield { record: { value } };
   }
+  m = meter();
   for await (const _ of client.produceStream(reqs())) acks++;
   const produceStream = acks / ((performance.now() - t) / 1000);
+  const produceStreamCpu = perOp(m(), acks);
   const { nextOffset } = await client.getOffsets({});
   t = performance.now();
   let consumed = 0;
+  m = meter();
   for await (const _ of client.consumeStream({ offset: 0n, stopAtEnd: true })) consumed++;
   const consumeStream = consumed / ((performance.now() - t) / 1000);
+  const consumeStreamCpu = perOp(m(), consumed);
   const total = Number(nextOffset);
+  m = meter();
   const consume = await loops(() => client.consume({ offset: BigInt(Math.floor(Math.random() * total)) }));
-  return { name, produce, produceStream, consumeStream, consumed, consume };
+  const consumeCpu = perOp(m(), consume.perSecond * seconds);
+  return {
+    name, produce, produceStream, consumeStream, consumed, consume,
+    cpu: { Produce: produceCpu, ProduceStream: produceStreamCpu, ConsumeStream: consumeStreamCpu, Consume: consumeCpu },
+  };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -101,6 +126,18 @@ try {
       `| ${r.name} | ${fmt(r.produce.perSecond)} | ${r.produce.p99Ms.toFixed(1)} | ${fmt(r.produceStream)} | ${fmt(r.consumeStream)} (${fmt(r.consumed)} records) | ${fmt(r.consume.perSecond)} | ${r.consume.p99Ms.toFixed(1)} |` +
         (r.produce.errors + r.consume.errors > 0 ? ` errors: ${r.produce.errors + r.consume.errors}` : ""),
     );
+  }
+  // Where the time goes: CPU per record (per read for Consume) of each
+  // process, beside the wall time of one unary call (callers ÷ rate). Wall
+  // time well above the CPU sum is waiting: NATS round trips (and R3's quorum
+  // write), fsync, or the cores being busy with the other processes.
+  console.log("\nCPU µs per record: server / NATS (all 3 nats-servers) / this client; unary rows also wall ms per call\n");
+  console.log("| backend | Produce | ProduceStream | ConsumeStream | Consume |");
+  console.log("|---|---|---|---|---|");
+  for (const r of rows) {
+    const c = (k: keyof typeof r.cpu) => `${r.cpu[k].server.toFixed(0)} / ${r.cpu[k].nats.toFixed(0)} / ${r.cpu[k].client.toFixed(0)}`;
+    const wall = (perSecond: number) => ((callers / perSecond) * 1000).toFixed(1);
+    console.log(`| ${r.name} | ${c("Produce")}; wall ${wall(r.produce.perSecond)} ms | ${c("ProduceStream")} | ${c("ConsumeStream")} | ${c("Consume")}; wall ${wall(r.consume.perSecond)} ms |`);
   }
 } finally {
   await Promise.all(servers.map((s) => s.cleanup()));

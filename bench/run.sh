@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
-all=(perf log balancer fairness cluster log-backends)
+all=(perf profile log balancer fairness cluster log-backends)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 for name in "${names[@]}"; do

@@ -76,13 +76,25 @@ export class LineWriter {
       this.timer = undefined;
     }
     if (this.lines.length === 0) return;
-    const data = Buffer.from(this.lines.join(""), "utf8");
+    const text = this.lines.join("");
     this.lines = [];
     this.chars = 0;
+    // The string is written as it is (Node encodes it in native code) rather
+    // than through Buffer.from: that allocated a new ArrayBuffer per flush
+    // once the batch passed Buffer's 4 KiB pool, garbage on every busy flush.
+    // Only a partial write (rare: a full pipe) needs the bytes to resume from.
+    let data: Buffer | undefined;
     let off = 0;
-    while (off < data.length) {
+    for (;;) {
       try {
-        off += fs.writeSync(this.fd, data, off);
+        if (data === undefined) {
+          off = fs.writeSync(this.fd, text);
+          if (off >= Buffer.byteLength(text)) return;
+          data = Buffer.from(text, "utf8");
+        } else {
+          off += fs.writeSync(this.fd, data, off);
+        }
+        if (off >= data.length) return;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== "EAGAIN" && code !== "EBUSY") {

@@ -2,7 +2,7 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
-  createContextValues,
+  type ContextKey,
   type ContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
@@ -119,7 +119,7 @@ export class FastContext implements HandlerContext {
   }
   get values(): ContextValues {
     if (this.#values === undefined) {
-      this.#values = createContextValues();
+      this.#values = new Values();
       if (this.compression !== undefined) this.#values.set(messageCompressionKey, this.compression);
     }
     return this.#values;
@@ -140,6 +140,27 @@ export class FastContext implements HandlerContext {
       this.#shutdown.removeEventListener("abort", this.#onShutdown);
       this.#onShutdown = undefined;
     }
+  }
+}
+
+/**
+ * connect's ContextValues with its methods on a prototype: connect's
+ * `createContextValues()` is an object literal whose three methods are new
+ * closures on every call (every call reads its values: the trace
+ * interceptor sets the trace context). Same behaviour: values are own
+ * properties under the key's symbol, the key's default when absent.
+ */
+class Values implements ContextValues {
+  get<T>(key: ContextKey<T>): T {
+    return key.id in this ? (this as unknown as Record<symbol, T>)[key.id]! : key.defaultValue;
+  }
+  set<T>(key: ContextKey<T>, value: T): this {
+    (this as unknown as Record<symbol, T>)[key.id] = value;
+    return this;
+  }
+  delete(key: ContextKey<unknown>): this {
+    delete (this as unknown as Record<symbol, unknown>)[key.id];
+    return this;
   }
 }
 

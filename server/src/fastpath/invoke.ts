@@ -166,12 +166,21 @@ export function createInvoker(spec: MethodImplSpec, interceptors: readonly Inter
       const out = normalize(output, await impl(message as Message, contextFor(req)));
       return new FastResponse(ctx, false, out) as unknown as AnyRes;
     });
+    // One promise reaction, not an async frame: this runs on every unary call.
+    const done = (ctx: FastContext, res: AnyRes) => {
+      adoptHeaders(ctx, res);
+      return normalize(output, res.message);
+    };
     return {
       kind: "unary",
-      invoke: async (ctx, input) => {
-        const res = await next(new FastRequest(ctx, false, input) as unknown as AnyReq);
-        adoptHeaders(ctx, res);
-        return normalize(output, res.message);
+      invoke: (ctx, input) => {
+        let res: Promise<AnyRes>;
+        try {
+          res = next(new FastRequest(ctx, false, input) as unknown as AnyReq);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return res.then((r) => done(ctx, r));
       },
     };
   }

@@ -103,22 +103,29 @@ export function guardRequestBody(req: http.IncomingMessage, res: http.ServerResp
  */
 export function guardHttp2Session(session: http2.ServerHttp2Session, t: ConnectionTimeouts): void {
   let open = 0;
+  // One timer per session, restarted (refresh) each time the last open stream
+  // closes, rather than a new timer per idle period: a client making one call
+  // at a time goes idle after every call. When it fires while streams are
+  // open, it does nothing; the next close restarts it.
   let idle: NodeJS.Timeout | undefined;
   const armIdle = () => {
     if (t.idleTimeoutMs === 0 || open > 0 || session.closed || session.destroyed) return;
-    idle = setTimeout(() => {
-      if (open === 0 && !session.closed && !session.destroyed) session.close(); // GOAWAY
-    }, t.idleTimeoutMs);
-    idle.unref();
+    if (idle === undefined) {
+      idle = setTimeout(() => {
+        if (open === 0 && !session.closed && !session.destroyed) session.close(); // GOAWAY
+      }, t.idleTimeoutMs);
+      idle.unref();
+    } else {
+      idle.refresh();
+    }
+  };
+  const onStreamClose = () => {
+    open--;
+    armIdle();
   };
   session.on("stream", (stream: http2.ServerHttp2Stream) => {
     open++;
-    if (idle !== undefined) clearTimeout(idle);
-    idle = undefined;
-    stream.once("close", () => {
-      open--;
-      armIdle();
-    });
+    stream.once("close", onStreamClose);
   });
   armIdle();
 

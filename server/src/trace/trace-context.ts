@@ -56,7 +56,11 @@ export function validTraceState(value: string | null | undefined): string | unde
  */
 export function continueTrace(traceparent: string | null, tracestate: string | null): TraceContext {
   const parent = parseTraceparent(traceparent);
-  if (parent === undefined) return { traceId: randomHex(16), spanId: randomHex(8), flags: "00" };
+  if (parent === undefined) {
+    // One hex conversion for both ids (this runs on every call without a traceparent).
+    const ids = randomHex(24, 16);
+    return { traceId: ids.slice(0, 32), spanId: ids.slice(32), flags: "00" };
+  }
   return {
     traceId: parent.traceId,
     spanId: randomHex(8),
@@ -67,18 +71,28 @@ export function continueTrace(traceparent: string | null, tracestate: string | n
 }
 
 /**
- * Random ids from a pooled buffer: one randomFillSync per 256 ids instead of
- * one crypto call per id (ids are made on every call).
+ * Random ids from a pooled buffer: one randomFillSync per 4 KiB of ids instead
+ * of one crypto call per id (ids are made on every call). With `split`, the
+ * bytes are two ids (the first `split` bytes and the rest) and neither may be
+ * all zero; otherwise the one id may not be (all-zero ids are invalid).
  */
 const pool = Buffer.alloc(4096);
 let used = pool.length;
-export function randomHex(bytes: number): string {
+export function randomHex(bytes: number, split = bytes): string {
   for (;;) {
     if (used + bytes > pool.length) {
       randomFillSync(pool);
       used = 0;
     }
-    const hex = pool.toString("hex", used, (used += bytes));
-    if (!/^0+$/.test(hex)) return hex; // all-zero ids are invalid
+    const from = used;
+    used += bytes;
+    if (nonZero(from, from + split) && (split === bytes || nonZero(from + split, used))) {
+      return pool.toString("hex", from, used);
+    }
   }
+}
+
+function nonZero(from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (pool[i] !== 0) return true;
+  return false;
 }
