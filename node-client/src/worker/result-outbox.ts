@@ -12,6 +12,7 @@ import {
 import type { WorkerEvent } from "./options.ts";
 import type { RunOutcome } from "./run-process.ts";
 import { traceHeaders } from "./trace-headers.ts";
+import { isTransient } from "./transient.ts";
 
 /**
  * The results a worker owes the master, by task id, delivered with
@@ -89,7 +90,11 @@ export class ResultOutbox {
   }
 }
 
-/** Codes after which a report is worth sending again (the master was unreachable or stopping). */
+/**
+ * Codes after which a report is worth sending again: the worker's transient
+ * codes, except RESOURCE_EXHAUSTED — for FinishTask that is the result itself
+ * being over the master's limit, which a retry cannot change.
+ */
 function retryable(code: Code): boolean {
-  return code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.Unknown || code === Code.Internal || code === Code.Canceled || code === Code.Aborted;
+  return code !== Code.ResourceExhausted && isTransient(code);
 }

@@ -82,8 +82,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const tasks = new Map<string, RunningTask>();
   const outbox = new ResultOutbox(client, id, emit);
-  const report = outbox.report.bind(outbox);
-  const flush = () => outbox.flush();
   const lifetime = new AbortController();
   let draining = false;
   let stream: AbortController | undefined;
@@ -98,14 +96,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const run = async (task: Task, rt: RunningTask) => {
     const program = task.command?.program ?? "";
     const refused = refusal(allow, program);
-    if (refused) return report(task, TaskState.FAILED, refused);
+    if (refused) return outbox.report(task, TaskState.FAILED, refused);
     const dir = path.join(workdir, `${task.id}-${task.attempt}`);
     const env = childEnv({ inheritEnv: o.inheritEnv, env: o.env }, { id: task.id, attempt: task.attempt, dir });
     // The task's own calls (e.g. the CLI) continue the submitter's trace.
     if (task.traceparent !== "") env.TRACEPARENT = task.traceparent;
     if (task.tracestate !== "") env.TRACESTATE = task.tracestate;
     const file = resolveProgram(program, env.PATH ?? "");
-    if (!file) return report(task, TaskState.FAILED, `program not found: ${program}`);
+    if (!file) return outbox.report(task, TaskState.FAILED, `program not found: ${program}`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     try {
       const timeoutMs = task.timeout ? durationMs(task.timeout) : o.defaultTimeoutMs;
@@ -134,17 +132,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const out = await running;
       await acknowledged;
       if (rt.abandoned) return;
-      if (out.spawnError) return report(task, TaskState.FAILED, `could not start ${program}: ${out.spawnError}`, out);
+      if (out.spawnError) return outbox.report(task, TaskState.FAILED, `could not start ${program}: ${out.spawnError}`, out);
       if (out.stopped === giveBack) {
-        return report(task, TaskState.QUEUED, `worker ${id} stopped before the task finished`, out);
+        return outbox.report(task, TaskState.QUEUED, `worker ${id} stopped before the task finished`, out);
       }
-      if (out.stopped !== undefined) return report(task, TaskState.CANCELLED, "cancelled", out);
+      if (out.stopped !== undefined) return outbox.report(task, TaskState.CANCELLED, "cancelled", out);
       if (out.timedOut) {
-        return report(task, TaskState.FAILED, `time limit of ${timeoutMs}ms exceeded: process group killed`, out);
+        return outbox.report(task, TaskState.FAILED, `time limit of ${timeoutMs}ms exceeded: process group killed`, out);
       }
-      if (out.exitCode === 0) return report(task, TaskState.SUCCEEDED, "", out);
+      if (out.exitCode === 0) return outbox.report(task, TaskState.SUCCEEDED, "", out);
       const why = out.signal ? `killed by ${out.signal}` : `exited with code ${out.exitCode}`;
-      return report(task, TaskState.FAILED, why, out);
+      return outbox.report(task, TaskState.FAILED, why, out);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -153,12 +151,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const accept = (task: Task) => {
     if (tasks.has(task.id)) return;
     if (draining || tasks.size >= o.capacity) {
-      report(task, TaskState.QUEUED, draining ? `worker ${id} is draining` : `worker ${id} is full`);
+      outbox.report(task, TaskState.QUEUED, draining ? `worker ${id} is draining` : `worker ${id} is full`);
       return;
     }
     const rt: RunningTask = { task, stop: new AbortController(), abandoned: false, finished: Promise.resolve() };
     rt.finished = run(task, rt)
-      .catch((err) => report(task, TaskState.FAILED, `worker error: ${(err as Error).message}`))
+      .catch((err) => outbox.report(task, TaskState.FAILED, `worker error: ${(err as Error).message}`))
       .finally(() => tasks.delete(task.id));
     tasks.set(task.id, rt);
   };
@@ -198,7 +196,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const beat = setInterval(() => {
     if (registeredStream) {
       void heartbeat();
-      if (outbox.size > 0) void flush();
+      void outbox.flush();
     }
   }, o.heartbeatIntervalMs);
 
@@ -233,7 +231,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
               emit({ event: "connected", workerId: id });
               onRegistered?.();
               if (draining) void heartbeat();
-              void flush();
+              void outbox.flush();
               break;
             case "task":
               accept(msg.action.value);
@@ -290,7 +288,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       // Deliver what is pending, for a bounded time.
       const deadline = Date.now() + 10_000;
       while (outbox.size > 0 && Date.now() < deadline) {
-        await flush();
+        await outbox.flush();
         if (outbox.size > 0) await sleep(200);
       }
       lifetime.abort();
