@@ -19,6 +19,7 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { median } from "./median.ts";
+import { writeOrderBodies, type OrderBody } from "./order-bodies.ts";
 
 const root = path.join(import.meta.dirname, "..");
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
@@ -118,24 +119,11 @@ async function prepare(s: Server): Promise<void> {
 
 // ---- h2load
 
-function envelope(msg: Buffer): Buffer {
-  const b = Buffer.alloc(5 + msg.length);
-  b.writeUInt32BE(msg.length, 1);
-  msg.copy(b, 5);
-  return b;
-}
-const getOrder102 = Buffer.from([0x0a, 0x03, 0x31, 0x30, 0x32]); // GetOrderRequest{id:"102"}
-const bodies = {
-  grpc: envelope(getOrder102),
-  proto: getOrder102,
-  json: Buffer.from('{"id":"102"}'),
-  search: envelope(Buffer.alloc(0)), // SearchOrdersRequest{} → every order
-};
-for (const [k, v] of Object.entries(bodies)) fs.writeFileSync(path.join(work, `${k}.body`), v);
+writeOrderBodies(work);
 
 interface Load {
   path: string;
-  body: keyof typeof bodies;
+  body: OrderBody;
   headers: string[];
   c: number;
   m: number;

@@ -39,6 +39,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "./median.ts";
+import { orderBodies, writeOrderBodies, type OrderBody } from "./order-bodies.ts";
 
 const root = path.join(import.meta.dirname, "..");
 const { values: args } = parseArgs({
@@ -122,15 +123,12 @@ async function stop(s: Server): Promise<void> {
 // ---- load
 
 const getOrder = "/order.v1.OrderService/GetOrder";
-const envelope = (msg: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, msg.length]), msg]);
-const getOrder102 = Buffer.from([0x0a, 0x03, 0x31, 0x30, 0x32]); // GetOrderRequest{id:"102"}
-const bodies = { grpc: envelope(getOrder102), proto: getOrder102, json: Buffer.from('{"id":"102"}'), search: envelope(Buffer.alloc(0)) };
-for (const [k, v] of Object.entries(bodies)) fs.writeFileSync(path.join(work, `${k}.body`), v);
+writeOrderBodies(work);
 const grpcHeaders = ["content-type: application/grpc", "te: trailers"];
 
 interface Load {
   path: string;
-  body: keyof typeof bodies;
+  body: OrderBody;
   headers: string[];
   c: number;
   m: number;
@@ -167,7 +165,7 @@ async function h2load(url: string, load: Load, secs: number): Promise<{ done: nu
 async function grpcResponseBytes(url: string): Promise<Buffer> {
   const session = http2.connect(url);
   const req = session.request({ ":method": "POST", ":path": getOrder, ...Object.fromEntries(grpcHeaders.map((h) => h.split(": "))) });
-  req.end(bodies.grpc);
+  req.end(orderBodies.grpc);
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   session.close();
